@@ -92,6 +92,7 @@ class RunConfig:
     max_steps: int | None = None  # stop after this many steps (smoke tests)
     nan_patience: int = 5  # consecutive non-finite losses that stop the run
     eval_suite: str = 'mini'  # evaluation suite run at the end ('none' to skip)
+    noise_scale: float = 1.0  # embedded data: multiplies every caption-noise rate (0 = clean captions)
 
 # %% ../nbs/00_core.ipynb #9fa2d8c9
 def _check_type(name, value, hint):
