@@ -22,13 +22,14 @@ from .core import DATA_DIR, FIGURES_DIR, RunConfig, get_scale
 __all__ = ['EMBEDDED_DIR', 'EMBEDDED_SETS', 'FASHION_CLASSES', 'CLASS_NAMES', 'CLASS_SYNONYMS', 'EVAL_SYNONYMS', 'CONFUSABLE',
            'TRAIN_TEMPLATES', 'EVAL_TEMPLATES', 'POSITIONS', 'POSITION_PHRASES', 'SIZES', 'SIZE_FRACTIONS',
            'CELL_CENTRES', 'COLOURS', 'BRIGHTNESS', 'LAYOUTS', 'DARK_BELOW', 'BRIGHT_ABOVE', 'NOISE_TYPES',
-           'DEFAULT_NOISE', 'BOILERPLATE', 'GENERIC_CAPTIONS', 'EMOJI_STYLES', 'CLIP_MEAN', 'CLIP_STD', 'SKIP_KEYS',
-           'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'load_embedded', 'render_items', 'with_article', 'describe_item',
-           'join_phrases', 'relation', 'check_noise', 'ScenePairs', 'glyph_pool', 'sample_layouts', 'draw_scenes',
-           'scene_caption', 'wrong_attribute', 'noisy_caption', 'pick_nouns', 'scene_truths', 'assign_noise',
-           'make_scenes', 'plot_samples', 'emoji_pairs', 'get_tokenizer', 'ImageTransform', 'image_transform',
-           'PairDataset', 'decode_pair', 'webdataset_samples', 'read_webdataset', 'read_hf_dataset', 'read_csv',
-           'write_webdataset_shard', 'check_data_root', 'TrainData', 'shuffled', 'select_shards', 'make_train_data']
+           'DEFAULT_NOISE', 'BOILERPLATE', 'GENERIC_CAPTIONS', 'DETAILS', 'DETAIL_RATE', 'EMOJI_STYLES', 'CLIP_MEAN',
+           'CLIP_STD', 'SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'load_embedded', 'render_items', 'with_article',
+           'describe_item', 'join_phrases', 'relation', 'check_noise', 'ScenePairs', 'glyph_pool', 'sample_layouts',
+           'draw_scenes', 'scene_caption', 'wrong_attribute', 'noisy_caption', 'say_details', 'pick_nouns',
+           'scene_truths', 'assign_noise', 'make_scenes', 'plot_samples', 'emoji_pairs', 'get_tokenizer',
+           'ImageTransform', 'image_transform', 'PairDataset', 'decode_pair', 'webdataset_samples', 'read_webdataset',
+           'read_hf_dataset', 'read_csv', 'write_webdataset_shard', 'check_data_root', 'TrainData', 'shuffled',
+           'select_shards', 'make_train_data']
 
 # %% ../nbs/01_data.ipynb #eea3e4a4
 EMBEDDED_DIR = DATA_DIR / 'embedded'
@@ -238,6 +239,14 @@ def noisy_caption(kind: str, truth: dict, template: str, u: np.ndarray, other_ca
     confused = _pick(CLASS_SYNONYMS[_pick(CONFUSABLE[truth['classes'][0]], u[0])], u[1])  # kind == 'hard_mismatch'
     return scene_caption(dict(truth, nouns=[confused, *truth['nouns'][1:]]), template)
 
+# %% ../nbs/01_data.ipynb #c907feed
+DETAILS, DETAIL_RATE = ('sizes', 'brightness', 'colours', 'positions'), 0.5
+
+def say_details(truths: list[dict], u: np.ndarray) -> list[dict]:
+    "Each scene's truth with the detail kinds whose draw in `u` [n, 4] is over `DETAIL_RATE` left unsaid ('')."
+    return [{**t, **{k: [''] * len(t[k]) for k, x in zip(DETAILS, row) if x >= DETAIL_RATE}} for t, row in zip(truths, u)]
+
+
 # %% ../nbs/01_data.ipynb #5583b37b
 def _draw_items(rng, n, split, image_size):
     "Sample and draw `n` scenes: images and the per-item ground-truth arrays."
@@ -280,15 +289,16 @@ def make_scenes(n: int, # number of scenes
                 image_size: int = 48, # canvas side in pixels
                 noise: dict[str, float] | None = None, # rate per noise type; None = `DEFAULT_NOISE`, {} = clean
                ) -> ScenePairs:
-    "`n` seeded scene–caption pairs; training pairs get caption noise, evaluation pairs never do."
+    "`n` seeded scene–caption pairs; training captions say each kind of detail half the time and get noise; evaluation pairs are clean and detailed."
     if split not in ('train', 'eval'): raise ValueError(f"split={split!r}: choose 'train' or 'eval'")
     rates = check_noise(noise) if split == 'train' else check_noise({})
     rng = np.random.default_rng([seed, 0 if split == 'train' else 1])
     images, classes, positions, sizes, colours, brightness = _draw_items(rng, n, split, image_size)
     templates, u = (TRAIN_TEMPLATES if split == 'train' else EVAL_TEMPLATES), rng.random((n, 8))
     truths = scene_truths(classes, positions, sizes, colours, brightness, pick_nouns(classes, u[:, :3], split))
+    if split == 'train': truths = say_details(truths, np.random.default_rng([seed, 2]).random((n, len(DETAILS))))
     chosen = [_pick(templates, x) for x in u[:, 3]]
-    true_captions = [scene_caption(t, tpl, rel=x < 0.5) for t, tpl, x in zip(truths, chosen, u[:, 4])]
+    true_captions = [scene_caption(t, tpl, rel=x < 0.5 and all(t['positions'])) for t, tpl, x in zip(truths, chosen, u[:, 4])]
     flags = assign_noise(n, rates, rng)
     other = (np.arange(n) + rng.integers(1, max(n, 2), size=n)) % max(n, 1)  # another scene, never itself
     captions = [t if f == 'clean' else noisy_caption(f, truths[i], chosen[i], u[i, 5:], true_captions[other[i]])
