@@ -93,6 +93,7 @@ class RunConfig:
     nan_patience: int = 5  # consecutive non-finite losses that stop the run
     eval_suite: str = 'mini'  # evaluation suite run at the end ('none' to skip)
     noise_scale: float = 1.0  # embedded data: multiplies every caption-noise rate (0 = clean captions)
+    with_emoji: bool = True  # embedded data: add the Twemoji pairs (CLDR name and keywords) to the training set
 
 # %% ../nbs/00_core.ipynb #9fa2d8c9
 def _check_type(name, value, hint):

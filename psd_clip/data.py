@@ -522,7 +522,9 @@ def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
 def _embedded_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> TrainData:
     noise = {kind: rate * cfg.noise_scale for kind, rate in DEFAULT_NOISE.items()}
     scenes = make_scenes(cfg.n_train, 'train', seed=cfg.seed, image_size=cfg.image_size, noise=noise)
-    dataset = PairDataset(scenes.images, scenes.captions, image_transform(cfg.image_size, train=True), tokenizer)
+    emoji_images, emoji_captions = emoji_pairs('twitter') if cfg.with_emoji else ([], [])
+    images = [*scenes.images, *emoji_images]  # emoji are smaller: the transform resizes every image
+    dataset = PairDataset(images, scenes.captions + emoji_captions, image_transform(cfg.image_size, train=True), tokenizer)
     per_rank, steps = _per_rank_batch(cfg, world_size), len(dataset) // cfg.batch_size
     if steps == 0: raise ValueError(f"n_train={cfg.n_train} pairs is less than one batch of {cfg.batch_size}")
     def batches(epoch: int, start_step: int = 0):
@@ -530,7 +532,7 @@ def _embedded_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) 
         order, crop_seeds = rng.permutation(len(dataset)), rng.integers(2**62, size=len(dataset))
         mine = [order[s * cfg.batch_size + rank * per_rank:][:per_rank] for s in range(start_step, steps)]
         return DataLoader(dataset, batch_sampler=[[(int(i), int(crop_seeds[i])) for i in b] for b in mine], num_workers=cfg.workers)
-    counts = {'pairs': len(dataset), 'skipped_corrupt_images': 0, 'skipped_empty_captions': 0,
+    counts = {'pairs': len(dataset), 'emoji_pairs': len(emoji_captions), 'skipped_corrupt_images': 0, 'skipped_empty_captions': 0,
               **{f'noise/{k}': v for k, v in sorted(Counter(scenes.noise).items())}}
     return TrainData(steps, counts, batches)
 
