@@ -7,7 +7,7 @@ THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHONUNBUFFERED := 1
 SNAPSHOT := find nbs psd_clip -type f -not -path "*/__pycache__/*" -not -path "*/.ipynb_checkpoints/*" | sort | xargs md5sum
 
-.PHONY: venv demo test lab export clean-nbs
+.PHONY: venv demo test lab
 
 $(VENV)/.stamp: requirements.txt settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ test: venv
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
 	$(SNAPSHOT) | diff $(VENV)/before.md5 - || (echo "nbdev_export/nbdev_clean changed the files above: commit their result"; exit 1)
-	$(THREADS) $(BIN)/nbdev_test --n_workers 2 --timing
+	$(THREADS) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 	$(THREADS) $(BIN)/python -m pytest -q tests
 
 lab: venv

@@ -8,7 +8,7 @@ cfg = cfg['DEFAULT']
 setuptools.setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
     author=cfg['author'], license=cfg['license'], python_requires='>=' + cfg['min_python'],
-    packages=setuptools.find_packages(include=['psd_clip', 'psd_clip.*']),
-    package_data={'psd_clip': ['model_configs/*.json']}, include_package_data=True,
+    packages=setuptools.find_namespace_packages(include=['psd_clip', 'psd_clip.*']),
+    package_data={'psd_clip.model_configs': ['*.json']},
     entry_points={'console_scripts': [cfg['console_scripts']], 'nbdev': ['psd_clip=psd_clip._modidx:d']},
     zip_safe=False)
