@@ -11,7 +11,8 @@ import numpy as np, torch
 
 # %% auto #0
 __all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale',
-           'get_scale', 'RunConfig', 'make_config', 'resolve', 'seed_everything', 'pick_device', 'autocast_dtype']
+           'get_scale', 'RunConfig', 'make_config', 'resolve', 'seed_everything', 'pick_device', 'autocast_dtype',
+           'read_checkpoint']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -146,3 +147,13 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 # %% ../nbs/00_core.ipynb #edcb3084
 PROJECT_ROOT = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd().parent
 DATA_DIR, FIGURES_DIR = PROJECT_ROOT / 'data', PROJECT_ROOT / 'figures'
+
+# %% ../nbs/00_core.ipynb #144ac1f5
+def read_checkpoint(path: str | Path) -> dict:
+    "A checkpoint's contents, on the CPU; a missing or unreadable file is a clear error."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"No checkpoint at {path}: pass the path of a .pt file written by psd_clip")
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:100]}); "
+                         "it may be truncated or not a psd_clip/open_clip checkpoint") from e

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np, torch, torch.nn.functional as F
 import torch.distributed as dist
-from .core import DATA_DIR, pick_device, autocast_dtype
+from .core import DATA_DIR, pick_device, autocast_dtype, read_checkpoint
 
 # %% auto #0
 __all__ = ['IMAGENET_TRENDS', 'IMAGENET_TEMPLATES', 'TEMPLATES', 'BENCHMARKS', 'SUITES', 'FASHION_SHIFTS', 'TREND_FAMILY',
@@ -744,7 +744,7 @@ def load_for_eval(path: str | Path, # a training checkpoint, or model_final.pt (
     "The model saved at `path` and what is known of its run (its resolved config, step)."
     from psd_clip.model import create_model
     path = Path(path)
-    state = torch.load(path, map_location='cpu', weights_only=False)
+    state = read_checkpoint(path)
     if 'model' in state and 'config' in state: weights, config = state['model'], dict(state['config'], step=state.get('step'))
     else:
         results = path.parent / 'results.json'

@@ -113,11 +113,11 @@ def load_checkpoint(resume: str, # 'latest' or a checkpoint path
                     out_dir: Path | str # the run folder searched for 'latest'
                    ) -> tuple[dict | None, Path | None]:
     "The checkpoint to resume from (on the CPU) and its path; (None, None) when 'latest' finds none."
-    if resume != 'latest': return torch.load(resume, map_location='cpu', weights_only=True), Path(resume)
+    if resume != 'latest': return read_checkpoint(resume), Path(resume)
     candidates = checkpoint_files(out_dir)[::-1]
     for path in candidates:
-        try: return torch.load(path, map_location='cpu', weights_only=True), path
-        except Exception as e:
+        try: return read_checkpoint(path), path
+        except ValueError as e:
             warnings.warn(f"Checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:80]}); falling back to the one before it")
     if candidates: raise RuntimeError(f"No readable checkpoint in {Path(out_dir) / 'checkpoints'}: all {len(candidates)} are corrupt")
     return None, None
@@ -425,15 +425,14 @@ def _json_value(x):
 def finish(t: Trainer, start: float) -> dict:
     "Evaluate, save model_final.pt and results.json (rank 0), and return the results; `start` is the run's start time."
     interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
+    if t.env.rank == 0 and not interrupted:  # saved before evaluating, so a failing evaluation loses no trained model
+        save_atomic(t.model.state_dict(), Path(t.cfg.out_dir) / 'model_final.pt')
     metrics = {} if interrupted else evaluate_trainer(t)
     results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
                    epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
                    final_metrics=t.last_metrics, eval=metrics)
-    if t.env.rank == 0:
-        if not interrupted: save_atomic(t.model.state_dict(), Path(t.cfg.out_dir) / 'model_final.pt')
-        text = json.dumps(results, indent=1, default=_json_value)
-        (Path(t.cfg.out_dir) / 'results.json').write_text(text)
+    if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
     return json.loads(json.dumps(results, default=_json_value))
 
 # %% ../nbs/04_train.ipynb #5cb66d9e
