@@ -20,7 +20,7 @@ __all__ = ['IMAGENET_TRENDS', 'IMAGENET_TEMPLATES', 'TEMPLATES', 'BENCHMARKS', '
            'BenchmarkData', 'WdsImages', 'benchmark_root', 'load_benchmark', 'write_wds_split', 'evaluate_benchmarks',
            'render_glyphs', 'shifted_images', 'small_cnn', 'train_classifier', 'classifier_accuracy',
            'fashion_test_sets', 'trend_family_accuracies', 'fashion_trends', 'mini_datasets', 'evaluate_mini',
-           'evaluate', 'load_for_eval', 'append_csv_row', 'evaluate_checkpoint', 'main']
+           'evaluate', 'load_for_eval', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/05_eval.ipynb #6931bb93
 def target_rank(scores: torch.Tensor, # [n, m] score of each of m candidates for n queries
@@ -756,7 +756,9 @@ def load_for_eval(path: str | Path, # a training checkpoint, or model_final.pt (
     return model, dict(config, arch=arch)
 
 # %% ../nbs/05_eval.ipynb #bd053657
-def _json_safe(x): return None if isinstance(x, float) and math.isnan(x) else x
+def json_safe(metrics: dict) -> dict:
+    "`metrics` with NaN (a metric that could not be computed, e.g. acc@5 of 3 classes) as None, which JSON can hold."
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics.items()}
 
 def append_csv_row(path: Path, row: dict):
     "Append `row` to the CSV at `path`, widening its header (and rewriting the file) when `row` brings new columns."
@@ -786,7 +788,7 @@ def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
     out = Path(out_dir) if out_dir else (path.parent.parent if path.parent.name == 'checkpoints' else path.parent)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        (out / f'eval_{suite}.json').write_text(json.dumps({**record, 'metrics': {k: _json_safe(v) for k, v in metrics.items()}}, indent=1))
+        (out / f'eval_{suite}.json').write_text(json.dumps({**record, 'metrics': json_safe(metrics)}, indent=1))
         append_csv_row(out / f'eval_{suite}.csv', {k: v for k, v in record.items() if k not in ('metrics', 'notes')} | metrics)
     return record
 

@@ -410,12 +410,12 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
 def evaluate_trainer(t: Trainer) -> dict:
     "The evaluation suite `cfg.eval_suite` on the trained model ({} for 'none')."
     if t.cfg.eval_suite == 'none': return {}
-    from psd_clip.eval import evaluate
+    from psd_clip.eval import evaluate, json_safe
     t.model.eval()
     with torch.no_grad():
         metrics = evaluate(t.model, t.tokenizer, suite=t.cfg.eval_suite, device=t.env.device, rank=t.env.rank,
                            world_size=t.env.world_size, image_size=t.cfg.image_size)
-    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics.items()}  # NaN is not JSON
+    return json_safe(metrics)
 
 # %% ../nbs/04_train.ipynb #2fa3d9c7
 def _json_value(x):
