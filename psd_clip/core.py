@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #c1779e43
 from __future__ import annotations
-import dataclasses, os, random, typing
-from dataclasses import dataclass, field, fields, asdict
+import argparse, dataclasses, os, random, typing
+from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
 __all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale',
-           'get_scale', 'RunConfig', 'make_config', 'resolve', 'seed_everything', 'pick_device', 'autocast_dtype',
-           'read_checkpoint']
+           'get_scale', 'RunConfig', 'make_config', 'resolve', 'config_parser', 'config_argv', 'seed_everything',
+           'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -30,13 +30,15 @@ class Scale:
     image_size: int
 
 # %% ../nbs/00_core.ipynb #5946bc78
+_EMBEDDED = dict(source='embedded', dataset='scenes', image_size=48)
+_WEB = dict(source='webdataset', arch='RN50', warmup_steps=2000, image_size=224)
 SCALES = {s.name: s for s in [
-    Scale('tiny', 'embedded', 'scenes', 8_000, 'psd-tiny-cnn', 4, 128, 2e-3, 50, 48),
-    Scale('small', 'embedded', 'scenes', 60_000, 'psd-small-vit', 10, 256, 1e-3, 200, 48),
-    Scale('3M', 'webdataset', 'CC3M', 2_905_954, 'RN50', 30, 1024, 1e-3, 2000, 224),
-    Scale('12M', 'webdataset', 'CC12M', 10_968_539, 'RN50', 32, 4096, 5e-4, 2000, 224),
-    Scale('15M', 'webdataset', 'YFCC15M', 14_829_396, 'RN50', 32, 4096, 5e-4, 2000, 224),
-    *[Scale(n, 'webdataset', 'YFCC15M', k, 'RN50', 32, 4096 if k >= 1_500_000 else 1024, 5e-4, 2000, 224)
+    Scale(name='tiny', n_train=8_000, arch='psd-tiny-cnn', epochs=4, batch_size=128, lr=2e-3, warmup_steps=50, **_EMBEDDED),
+    Scale(name='small', n_train=60_000, arch='psd-small-vit', epochs=10, batch_size=256, lr=1e-3, warmup_steps=200, **_EMBEDDED),
+    Scale(name='3M', dataset='CC3M', n_train=2_905_954, epochs=30, batch_size=1024, lr=1e-3, **_WEB),
+    Scale(name='12M', dataset='CC12M', n_train=10_968_539, epochs=32, batch_size=4096, lr=5e-4, **_WEB),
+    Scale(name='15M', dataset='YFCC15M', n_train=14_829_396, epochs=32, batch_size=4096, lr=5e-4, **_WEB),
+    *[Scale(name=n, dataset='YFCC15M', n_train=k, epochs=32, batch_size=4096 if k >= 1_500_000 else 1024, lr=5e-4, **_WEB)
       for n, k in [('150k', 150_000), ('500k', 500_000), ('1.5M', 1_500_000), ('5M', 5_000_000)]],
 ]}
 
@@ -126,6 +128,28 @@ def resolve(cfg: RunConfig) -> RunConfig:
     scale = get_scale(cfg.scale)
     return dataclasses.replace(cfg, **{k: getattr(scale, k) for k in _FROM_SCALE if getattr(cfg, k) is None})
 
+# %% ../nbs/00_core.ipynb #a6ec3f4d
+def config_parser() -> argparse.ArgumentParser:
+    "An argument parser with one option per `RunConfig` field."
+    parser = argparse.ArgumentParser('python -m psd_clip.train', argument_default=argparse.SUPPRESS,
+                                     description='Train CLIP / PSD (options default to the scale preset).')
+    hints = typing.get_type_hints(RunConfig)
+    for f in fields(RunConfig):
+        kind = next(t for t in (typing.get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
+        names = dict.fromkeys([f'--{f.name}', f"--{f.name.replace('_', '-')}"])
+        if kind is bool: parser.add_argument(*names, action=argparse.BooleanOptionalAction, help=f'default: {f.default}')
+        else: parser.add_argument(*names, type=kind, choices=CHOICES.get(f.name), help=f'default: {f.default}')
+    return parser
+
+def config_argv(cfg: RunConfig) -> list[str]:
+    "Options that give `cfg` back through `config_parser`."
+    argv = []
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if value is None or value == f.default: continue
+        argv += [f"--{'' if value else 'no-'}{f.name}"] if isinstance(value, bool) else [f'--{f.name}', str(value)]
+    return argv
+
 # %% ../nbs/00_core.ipynb #2ab8f291
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices) with `seed`."
@@ -147,13 +171,3 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 # %% ../nbs/00_core.ipynb #edcb3084
 PROJECT_ROOT = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd().parent
 DATA_DIR, FIGURES_DIR = PROJECT_ROOT / 'data', PROJECT_ROOT / 'figures'
-
-# %% ../nbs/00_core.ipynb #144ac1f5
-def read_checkpoint(path: str | Path) -> dict:
-    "A checkpoint's contents, on the CPU; a missing or unreadable file is a clear error."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"No checkpoint at {path}: pass the path of a .pt file written by psd_clip")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:100]}); "
-                         "it may be truncated or not a psd_clip/open_clip checkpoint") from e

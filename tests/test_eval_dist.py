@@ -1,6 +1,6 @@
 """Evaluation split across two gloo processes gives every rank exactly the features of one process.
 
-One spawn of 2 workers: each rank encodes its share of images and texts with `psd_clip.eval`, gathers, and
+One spawn of 2 workers: each rank encodes its share of images and texts with `psd_clip.metrics`, gathers, and
 compares with the single-process features it computes itself; the largest differences are saved per rank and
 checked below. The counts are odd (uneven shares) and include one item (an empty share on rank 1).
 """
@@ -22,7 +22,7 @@ def _worker(rank, port, out_dir):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group('gloo', rank=rank, world_size=WORLD_SIZE, timeout=datetime.timedelta(seconds=60))
-    from psd_clip.eval import Encoder, encode_images, encode_texts, zeroshot_classifier, retrieval_recall
+    from psd_clip.metrics import Encoder, encode_images, encode_texts, zeroshot_classifier, retrieval_recall
     from psd_clip.model import create_model
     from psd_clip.data import get_tokenizer
     torch.manual_seed(0)
