@@ -7,7 +7,7 @@ THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHONUNBUFFERED := 1
 SNAPSHOT := find nbs psd_clip -type f -not -path "*/__pycache__/*" -not -path "*/.ipynb_checkpoints/*" | sort | xargs md5sum
 
-.PHONY: venv demo test lab
+.PHONY: venv demo test lint lab world-check readme paper
 
 $(VENV)/.stamp: requirements.txt settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,14 +22,33 @@ venv: $(VENV)/.stamp
 ## The main job: train PSD on the embedded default data and evaluate it (papermill, CPU minutes).
 demo: venv
 	mkdir -p runs
-	$(THREADS) $(BIN)/papermill nbs/train.ipynb runs/train_out.ipynb -k psd_clip
+	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(BIN)/papermill nbs/train.ipynb runs/train_out.ipynb -k psd_clip
 
-## All tests: notebooks in sync and clean, notebook tests (nbdev_test), then pytest.
-test: venv
+## Lint: ruff over the notebooks, the package and the scripts (rules and the house style's exceptions in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check tests benchmarks tools
+
+## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached).
+paper: venv
+	mkdir -p runs/paper
+	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
+
+## README.md's method section is written from nbs/index.ipynb.
+readme: venv
+	$(BIN)/python tools/readme.py
+
+## The miniature world's check: CLIP clean vs noisy in both regimes, 3 seeds (cached runs), -> data/results/world_check.json
+world-check: venv
+	$(BIN)/python -m psd_clip.world_check
+
+## All tests: lint, notebooks in sync and clean, notebook tests (nbdev_test), then pytest.
+test: venv lint
 	$(SNAPSHOT) > $(VENV)/before.md5
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
 	$(SNAPSHOT) | diff $(VENV)/before.md5 - || (echo "nbdev_export/nbdev_clean changed the files above: commit their result"; exit 1)
+	$(BIN)/python tools/readme.py --check
 	$(THREADS) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 	$(THREADS) $(BIN)/python -m pytest -q tests
 

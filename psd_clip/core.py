@@ -20,7 +20,7 @@ class Scale:
     "A named data scale: where its pairs come from and its default training recipe."
     name: str  # the name users pass as `scale`
     source: str  # 'embedded' (ships with the kit) or 'webdataset' (img2dataset shards under `data_root`)
-    dataset: str  # what the pairs are: 'scenes' or CC3M / CC12M / YFCC15M
+    dataset: str  # what the pairs are: 'items' or 'scenes' (embedded worlds), or CC3M / CC12M / YFCC15M
     n_train: int  # number of training pairs (a cap for subsets of a web set)
     arch: str  # default model architecture
     epochs: int
@@ -28,13 +28,18 @@ class Scale:
     lr: float
     warmup_steps: int
     image_size: int
+    memorize_pairs: int | None = None  # embedded worlds: pairs of the memorization regime (same steps as the data-rich one)
 
 # %% ../nbs/00_core.ipynb #5946bc78
-_EMBEDDED = dict(source='embedded', dataset='scenes', image_size=48)
+_EMBEDDED = dict(source='embedded', dataset='items', image_size=32)
 _WEB = dict(source='webdataset', arch='RN50', warmup_steps=2000, image_size=224)
 SCALES = {s.name: s for s in [
-    Scale(name='tiny', n_train=8_000, arch='psd-tiny-cnn', epochs=4, batch_size=128, lr=2e-3, warmup_steps=50, **_EMBEDDED),
-    Scale(name='small', n_train=60_000, arch='psd-small-vit', epochs=10, batch_size=256, lr=1e-3, warmup_steps=200, **_EMBEDDED),
+    Scale(name='tiny', n_train=40_000, memorize_pairs=4_000, arch='psd-tiny-cnn', epochs=4, batch_size=256, lr=5e-3,
+          warmup_steps=50, **_EMBEDDED),
+    Scale(name='small', n_train=200_000, memorize_pairs=20_000, arch='psd-small-cnn', epochs=8, batch_size=512, lr=2e-3,
+          warmup_steps=200, **_EMBEDDED),
+    Scale(name='scenes', source='embedded', dataset='scenes', n_train=60_000, memorize_pairs=6_000, arch='psd-small-vit',
+          epochs=10, batch_size=256, lr=1e-3, warmup_steps=200, image_size=48),
     Scale(name='3M', dataset='CC3M', n_train=2_905_954, epochs=30, batch_size=1024, lr=1e-3, **_WEB),
     Scale(name='12M', dataset='CC12M', n_train=10_968_539, epochs=32, batch_size=4096, lr=5e-4, **_WEB),
     Scale(name='15M', dataset='YFCC15M', n_train=14_829_396, epochs=32, batch_size=4096, lr=5e-4, **_WEB),
@@ -53,7 +58,7 @@ METHODS = ('psd', 'clip', 'label_smoothing', 'albef')
 TEACHERS = ('self', 'ema', 'snapshot')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 CHOICES = {'method': METHODS, 'teacher': TEACHERS, 'precision': PRECISIONS,
-           'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset')}
+           'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset'), 'regime': ('rich', 'memorize')}
 
 # %% ../nbs/00_core.ipynb #5d19b228
 @dataclass
@@ -78,10 +83,11 @@ class RunConfig:
     label_smoothing: float = 0.1  # uniform label smoothing baseline (ALIGN uses 0.1)
     albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch
     seed: int = 0
+    regime: str = 'rich'  # embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)
     precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
     compile: bool = False  # torch.compile the model
     grad_checkpointing: bool = False
-    channels_last: bool = False
+    channels_last: bool = True  # channels-last memory format: faster convolutions on GPU and CPU alike
     data_root: str | None = None  # web scales: folder of img2dataset webdataset shards
     n_train: int | None = None  # cap on training pairs
     image_size: int | None = None
@@ -123,10 +129,17 @@ def make_config(**overrides) -> RunConfig:
 # %% ../nbs/00_core.ipynb #694c943a
 _FROM_SCALE = ('arch', 'epochs', 'batch_size', 'lr', 'warmup_steps', 'n_train', 'image_size')
 
+def _regime_recipe(scale: Scale, regime: str) -> dict:
+    "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many steps."
+    if regime == 'rich': return dict(n_train=scale.n_train, epochs=scale.epochs)
+    if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
+    return dict(n_train=scale.memorize_pairs, epochs=scale.epochs * scale.n_train // scale.memorize_pairs)
+
 def resolve(cfg: RunConfig) -> RunConfig:
-    "A copy of `cfg` with each unset recipe value taken from its scale."
+    "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."
     scale = get_scale(cfg.scale)
-    return dataclasses.replace(cfg, **{k: getattr(scale, k) for k in _FROM_SCALE if getattr(cfg, k) is None})
+    recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime)
+    return dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None})
 
 # %% ../nbs/00_core.ipynb #a6ec3f4d
 def config_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,15 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from .core import RunConfig, get_scale
+import torch.nn.functional as F
 from .world import DEFAULT_NOISE, emoji_pairs, make_scenes
+from .items import DEFAULT_ITEM_NOISE, make_items
 
 # %% auto #0
-__all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'get_tokenizer', 'ImageTransform', 'image_transform', 'PairDataset',
-           'decode_pair', 'webdataset_samples', 'read_webdataset', 'read_hf_dataset', 'read_csv',
-           'write_webdataset_shard', 'check_data_root', 'TrainData', 'shuffled', 'select_shards', 'make_train_data']
+__all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_tokenizer', 'ImageTransform', 'image_transform',
+           'PairDataset', 'decode_pair', 'webdataset_samples', 'read_webdataset', 'read_hf_dataset', 'read_csv',
+           'write_webdataset_shard', 'check_data_root', 'TrainData', 'embedded_pairs', 'shifted_batch', 'shuffled',
+           'select_shards', 'make_train_data']
 
 # %% ../nbs/02_data.ipynb #6b445882
 @lru_cache(maxsize=None)
@@ -210,21 +213,46 @@ def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
     return cfg.batch_size // world_size
 
 # %% ../nbs/02_data.ipynb #a28aba99
+def embedded_pairs(cfg: RunConfig) -> tuple[torch.Tensor, list[str], list[str]]:
+    "The embedded world's training images (uint8 [n, 3, S, S]), captions and noise flags, Twemoji pairs appended."
+    make, rates = (make_items, DEFAULT_ITEM_NOISE) if get_scale(cfg.scale).dataset == 'items' else (make_scenes, DEFAULT_NOISE)
+    pairs = make(cfg.n_train, 'train', seed=cfg.seed, image_size=cfg.image_size, noise={k: r * cfg.noise_scale for k, r in rates.items()})
+    images, captions, noise = [torch.from_numpy(pairs.images).permute(0, 3, 1, 2)], list(pairs.captions), list(pairs.noise)
+    if cfg.with_emoji:
+        emoji_images, emoji_captions = emoji_pairs('twitter')
+        emoji = torch.from_numpy(emoji_images).permute(0, 3, 1, 2)
+        if emoji.shape[-1] != cfg.image_size:
+            emoji = F.interpolate(emoji.float(), size=cfg.image_size, mode='bilinear', antialias=True).round().clamp(0, 255).byte()
+        images.append(emoji); captions += emoji_captions; noise += ['emoji'] * len(emoji_captions)
+    return torch.cat(images).contiguous(), captions, noise
+
+MAX_SHIFT = 2  # pixels an embedded training image may move each way (the augmentation)
+
+def shifted_batch(images: torch.Tensor, # uint8 [b, 3, S, S]
+                  shifts: torch.Tensor | None = None, # int [b, 2] in 0..2·MAX_SHIFT: rows and columns to move by, minus MAX_SHIFT
+                 ) -> torch.Tensor:
+    "CLIP-normalized float images, each moved by its shift with the edges repeated; None leaves them in place."
+    b, size, x = len(images), images.shape[-1], images.float() / 255
+    if shifts is not None:
+        dy, dx = (shifts.T[..., None] + torch.arange(size))  # [2, b, S] source rows and columns in the padded image
+        x = F.pad(x, [MAX_SHIFT] * 4, mode='replicate')[torch.arange(b)[:, None, None, None], torch.arange(3)[:, None, None],
+                                                         dy[:, None, :, None], dx[:, None, None, :]]
+    return TF.normalize(x, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD)
+
+# %% ../nbs/02_data.ipynb #4f855ff8
 def _embedded_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> TrainData:
-    noise = {kind: rate * cfg.noise_scale for kind, rate in DEFAULT_NOISE.items()}
-    scenes = make_scenes(cfg.n_train, 'train', seed=cfg.seed, image_size=cfg.image_size, noise=noise)
-    emoji_images, emoji_captions = emoji_pairs('twitter') if cfg.with_emoji else ([], [])
-    images = [*scenes.images, *emoji_images]  # emoji are smaller: the transform resizes every image
-    dataset = PairDataset(images, scenes.captions + emoji_captions, image_transform(cfg.image_size, train=True), tokenizer)
-    per_rank, steps = _per_rank_batch(cfg, world_size), len(dataset) // cfg.batch_size
+    images, captions, noise = embedded_pairs(cfg)
+    tokens, per_rank, steps = tokenizer(captions), _per_rank_batch(cfg, world_size), len(captions) // cfg.batch_size
     if steps == 0: raise ValueError(f"n_train={cfg.n_train} pairs is less than one batch of {cfg.batch_size}")
+    mine = slice(rank * per_rank, (rank + 1) * per_rank)
     def batches(epoch: int, start_step: int = 0):
         rng = np.random.default_rng([cfg.seed, epoch, 7])
-        order, crop_seeds = rng.permutation(len(dataset)), rng.integers(2**62, size=len(dataset))
-        mine = [order[s * cfg.batch_size + rank * per_rank:][:per_rank] for s in range(start_step, steps)]
-        return DataLoader(dataset, batch_sampler=[[(int(i), int(crop_seeds[i])) for i in b] for b in mine], num_workers=cfg.workers)
-    counts = {'pairs': len(dataset), 'emoji_pairs': len(emoji_captions), 'skipped_corrupt_images': 0, 'skipped_empty_captions': 0,
-              **{f'noise/{k}': v for k, v in sorted(Counter(scenes.noise).items())}}
+        order, shifts = torch.from_numpy(rng.permutation(len(captions))), torch.from_numpy(rng.integers(0, 2 * MAX_SHIFT + 1, (len(captions), 2)))
+        for step in range(start_step, steps):
+            batch = order[step * cfg.batch_size:(step + 1) * cfg.batch_size][mine]
+            yield shifted_batch(images[batch], shifts[batch]), tokens[batch]
+    counts = {'pairs': len(captions), 'emoji_pairs': noise.count('emoji'), 'skipped_corrupt_images': 0, 'skipped_empty_captions': 0,
+              **{f'noise/{k}': v for k, v in sorted(Counter(noise).items()) if k != 'emoji'}}
     return TrainData(steps, counts, batches)
 
 # %% ../nbs/02_data.ipynb #4933f74e

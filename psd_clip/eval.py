@@ -19,7 +19,7 @@ from .metrics import linear_probe, retrieval_recall, topk_accuracy, zeroshot_cla
 from .mini import evaluate_mini
 
 # %% auto #0
-__all__ = ['evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
+__all__ = ['MINI_SUITES', 'evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/11_eval.ipynb #f09a9332
 def _image_size(model) -> int:
@@ -86,6 +86,8 @@ def evaluate_benchmarks(enc: Encoder, names: Sequence[str], # keys of `BENCHMARK
     return metrics
 
 # %% ../nbs/11_eval.ipynb #33831f75
+MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
+
 def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer (list[str] -> LongTensor)
              suite: str = 'mini', # 'mini' (embedded data) or a key of `SUITES`
              device=None, rank: int = 0, world_size: int = 1, # under torchrun: this process's rank and the count
@@ -95,12 +97,12 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
              notes: list[str] | None = None, # receives a line per skipped benchmark
             ) -> dict[str, float]:
     "Every metric of `suite`, as flat 'task/dataset/metric' keys; forward passes are split across ranks."
-    if suite != 'mini' and suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}: choose 'mini' or one of {list(SUITES)}")
+    if suite not in MINI_SUITES and suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}: choose one of {MINI_SUITES + list(SUITES)}")
     enc = Encoder(model, tokenizer, device, rank, world_size, batch_size)
     was_training = model.training
     model.eval().to(enc.device)
     try:
-        if suite == 'mini': return evaluate_mini(enc, image_size or _image_size(model))
+        if suite in MINI_SUITES: return evaluate_mini(enc, image_size or _image_size(model), scenes=suite == 'mini_scenes')
         return evaluate_benchmarks(enc, SUITES[suite], root, image_size, probe=suite in ('linear_probe', 'full'), notes=notes)
     finally: model.train(was_training)
 

@@ -11,34 +11,33 @@ import torch.distributed as dist
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from .core import DATA_DIR
 from .world import CLASS_NAMES, CLASS_SYNONYMS, COLOURS, EVAL_SYNONYMS, EVAL_TEMPLATES
-from .world import draw_scenes, load_embedded, make_scenes, with_article
+from .world import load_embedded, make_scenes, with_article
+from .items import COLOUR_NAMES, PALETTE, draw_items, item_caption
 from .data import image_transform
 from .metrics import Encoder, Trend, classification_metrics, effective_robustness, encode_images, encode_texts
 from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
 
 # %% auto #0
-__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'render_glyphs', 'shifted_images', 'small_cnn', 'train_classifier',
-           'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies', 'fashion_trends', 'mini_datasets',
-           'evaluate_mini']
+__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images', 'small_cnn',
+           'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies', 'fashion_trends',
+           'item_retrieval_sets', 'mini_datasets', 'evaluate_mini']
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
 FASHION_SHIFTS = ('inverted', 'rotated', 'blurred', 'recoloured')
 
 def render_glyphs(glyphs: np.ndarray, # uint8 [n, 28, 28]
-                  image_size: int = 48, seed: int = 0,
+                  image_size: int = 32, seed: int = 0,
                   palette: np.ndarray | None = None, # uint8 [k, 3] tints to draw from; None = the training colours
                  ) -> np.ndarray:
-    "Each glyph drawn large in the centre of a black canvas, tinted and shaded as training items are."
+    "Each glyph drawn as the item world draws it (large, centred), in a random tint and shade of `palette`."
     rng, n = np.random.default_rng(seed), len(glyphs)
-    palette = np.array(list(COLOURS.values()), np.uint8) if palette is None else palette
-    tints, shades = palette[rng.integers(len(palette), size=n)], rng.uniform(0.4, 1.0, n)
-    return draw_scenes(np.ascontiguousarray(glyphs), np.arange(n), np.full(n, 4), np.full(n, 1), tints, shades, n,
-                       image_size)[0]
+    palette = PALETTE if palette is None else palette
+    return draw_items(glyphs, image_size, palette[rng.integers(len(palette), size=n)], rng.uniform(0.4, 1.0, n))
 
 # %% ../nbs/10_mini.ipynb #a1928a22
 def shifted_images(glyphs: np.ndarray, shift: str, # 'clean' or one of `FASHION_SHIFTS`
-                   image_size: int = 48, seed: int = 0) -> np.ndarray:
+                   image_size: int = 32, seed: int = 0) -> np.ndarray:
     "Glyphs drawn as in training ('clean'), or inverted, rotated 90°, blurred, or in colours never used in training."
     import torchvision.transforms.v2.functional as TF
     if shift == 'inverted': return render_glyphs(255 - glyphs, image_size, seed)
@@ -47,7 +46,7 @@ def shifted_images(glyphs: np.ndarray, shift: str, # 'clean' or one of `FASHION_
     clean = render_glyphs(glyphs, image_size, seed)
     if shift == 'clean': return clean
     if shift == 'blurred':
-        sigma = image_size / 32  # 1.5 px on the 48 px canvas
+        sigma = image_size / 32  # 1 px on the 32 px canvas
         blurred = TF.gaussian_blur(torch.from_numpy(clean).permute(0, 3, 1, 2), [2 * math.ceil(2 * sigma) + 1] * 2, [sigma])
         return blurred.permute(0, 2, 3, 1).numpy()
     raise ValueError(f"Unknown shift {shift!r}: choose 'clean' or one of {FASHION_SHIFTS}")
@@ -86,7 +85,7 @@ def classifier_accuracy(net, images, labels) -> float:
     return (preds == torch.as_tensor(labels)).double().mean().item()
 
 # %% ../nbs/10_mini.ipynb #b1f58dce
-def fashion_test_sets(image_size: int = 48) -> dict[str, np.ndarray]:
+def fashion_test_sets(image_size: int = 32) -> dict[str, np.ndarray]:
     "The clean and shifted Fashion-MNIST test images every model (CLIP or trend family) is scored on."
     glyphs = load_embedded('fashion_mnist')['test_images']
     return {s: shifted_images(glyphs, s, image_size, seed=0) for s in ('clean', *FASHION_SHIFTS)}
@@ -95,7 +94,7 @@ def _fingerprint(images: np.ndarray) -> str:
     import hashlib
     return hashlib.md5(np.ascontiguousarray(images).tobytes()).hexdigest()
 
-def trend_family_accuracies(image_size: int = 48, path: Path | None = None) -> list[dict]:
+def trend_family_accuracies(image_size: int = 32, path: Path | None = None) -> list[dict]:
     "Clean and shifted accuracies of the `TREND_FAMILY` classifiers, from the cache or trained afresh."
     path = Path(path or DATA_DIR / f'eval_trend_fashion_mnist_{image_size}.json')
     tests, labels = fashion_test_sets(image_size), load_embedded('fashion_mnist')['test_labels']
@@ -112,24 +111,39 @@ def trend_family_accuracies(image_size: int = 48, path: Path | None = None) -> l
     path.write_text(json.dumps({'key': key, 'models': models}, indent=1))
     return models
 
-def fashion_trends(image_size: int = 48) -> dict[str, Trend]:
+def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
     "A logit-axis line per shift, fitted to the trend family's (clean, shifted) accuracies."
     models = trend_family_accuracies(image_size)
     return {s: fit_trend([m['clean'] for m in models], [m[s] for m in models],
                          source=f'{len(models)} small CNNs trained on Fashion-MNIST glyphs') for s in FASHION_SHIFTS}
 
+# %% ../nbs/10_mini.ipynb #72949778
+RETRIEVAL_DRAWS = 15  # item retrieval: one image per class × colour (160-way), drawn this many times
+
+def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:
+    "Per draw, one test glyph of every class in every training colour, and their held-out captions ('a snapshot of a red sneaker')."
+    fm, mn = load_embedded('fashion_mnist'), load_embedded('mnist')
+    glyphs = np.concatenate([fm['test_images'], mn['test_images']])
+    labels = np.concatenate([fm['test_labels'], mn['test_labels'].astype(np.int64) + 10])
+    rng, classes, colours = np.random.default_rng(5), *np.divmod(np.arange(len(CLASS_NAMES) * len(PALETTE)), len(PALETTE))
+    by_class = [np.flatnonzero(labels == c) for c in range(len(CLASS_NAMES))]
+    captions = [item_caption(_NAME_OF[CLASS_NAMES[c]], COLOUR_NAMES[k], EVAL_TEMPLATES[0]) for c, k in zip(classes, colours)]
+    return [(draw_items(glyphs[[rng.choice(by_class[c]) for c in classes]], image_size, PALETTE[colours],
+                        rng.uniform(0.4, 1.0, len(classes))), captions) for _ in range(draws)]
+
 # %% ../nbs/10_mini.ipynb #1ea9f29f
 def _names(nouns): return [with_article(n) for n in nouns]
 _NAME_OF = {c: CLASS_SYNONYMS[c][0] for c in CLASS_NAMES}  # the training vocabulary's first name of each class
 
-def mini_datasets(image_size: int = 48) -> dict:
+def mini_datasets(image_size: int = 32, scenes: bool = False) -> dict:
     "The images, labels and captions of the miniature suite (seeded, so every call and every rank agrees)."
     fm, mn = load_embedded('fashion_mnist'), load_embedded('mnist')
     tw, go = load_embedded('emoji_twitter'), load_embedded('emoji_google')
     probe_glyphs = np.concatenate([fm['train_images'][:1000], mn['train_images'][:1000]])
     return dict(fashion=fashion_test_sets(image_size), fashion_labels=fm['test_labels'].astype(np.int64),
                 mnist=render_glyphs(mn['test_images'], image_size, seed=0), mnist_labels=mn['test_labels'].astype(np.int64),
-                scenes=make_scenes(2000, 'eval', seed=0, image_size=image_size),
+                scenes=make_scenes(2000, 'eval', seed=0, image_size=image_size) if scenes else None,
+                items=item_retrieval_sets(image_size),
                 emoji_twitter=tw['images'], emoji_google=go['images'], emoji_names=[str(n) for n in tw['names']],
                 emoji_captions=[str(c) for c in tw['captions']],
                 probe_train=render_glyphs(probe_glyphs, image_size, seed=2),
@@ -142,22 +156,26 @@ def _mini_zeroshot(enc, d, images) -> tuple[dict, dict]:
     "Zero-shot metrics of the miniature suite, and the features reused by the probe and the shifts."
     fashion_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[:10]), EVAL_TEMPLATES)
     digit_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[10:]), EVAL_TEMPLATES)
-    scene_cls = zeroshot_classifier(enc, _names(EVAL_SYNONYMS[c] for c in CLASS_NAMES), EVAL_TEMPLATES)
-    feats = {'fashion': images(d['fashion']['clean']), 'mnist': images(d['mnist']), 'scenes': images(d['scenes'].images)}
+    feats = {'fashion': images(d['fashion']['clean']), 'mnist': images(d['mnist'])}
     out = {**_prefixed('zeroshot/fashion_mnist', classification_metrics(
                zeroshot_logits(feats['fashion'], fashion_cls), torch.as_tensor(d['fashion_labels']))),
            **_prefixed('zeroshot/mnist', classification_metrics(
-               zeroshot_logits(feats['mnist'], digit_cls), torch.as_tensor(d['mnist_labels']))),
-           **_prefixed('zeroshot/scenes', classification_metrics(
-               zeroshot_logits(feats['scenes'], scene_cls), torch.as_tensor(d['scenes'].labels).long()))}
+               zeroshot_logits(feats['mnist'], digit_cls), torch.as_tensor(d['mnist_labels'])))}
+    if d['scenes'] is not None:
+        scene_cls = zeroshot_classifier(enc, _names(EVAL_SYNONYMS[c] for c in CLASS_NAMES), EVAL_TEMPLATES)
+        out.update(_prefixed('zeroshot/scenes', classification_metrics(
+            zeroshot_logits(images(d['scenes'].images), scene_cls), torch.as_tensor(d['scenes'].labels).long())))
     return out, {**feats, 'fashion_classifier': fashion_cls}
 
 # %% ../nbs/10_mini.ipynb #4f1bd925
 def _mini_retrieval_and_emoji(enc, d, images) -> dict:
-    "Scene and emoji retrieval, emoji zero-shot in both styles, and the style shift's accuracy change."
-    n = 1000
-    out = _prefixed('retrieval/scenes', retrieval_recall(images(d['scenes'].images[:n]),
-                                                         encode_texts(enc, d['scenes'].captions[:n]), torch.arange(n)))
+    "Item (and scene) retrieval, emoji retrieval and zero-shot in both styles, and the style shift's accuracy change."
+    per_draw = [retrieval_recall(images(imgs), encode_texts(enc, caps), torch.arange(len(caps))) for imgs, caps in d['items']]
+    out = _prefixed('retrieval/items', {k: float(np.mean([r[k] for r in per_draw])) for k in per_draw[0]})
+    if d['scenes'] is not None:
+        n = 1000
+        out.update(_prefixed('retrieval/scenes', retrieval_recall(images(d['scenes'].images[:n]),
+                                                                  encode_texts(enc, d['scenes'].captions[:n]), torch.arange(n))))
     twitter, google = images(d['emoji_twitter']), images(d['emoji_google'])
     out.update(_prefixed('retrieval/emoji', retrieval_recall(twitter, encode_texts(enc, d['emoji_captions']),
                                                              torch.arange(len(twitter)))))
@@ -188,11 +206,13 @@ def _mini_probe(enc, d, images, feats) -> dict:
                                                          test_x, test_y, Cs=tuple(10.0 ** np.arange(-2, 5))))
 
 # %% ../nbs/10_mini.ipynb #7b705112
-def evaluate_mini(enc: Encoder, image_size: int = 48) -> dict[str, float]:
+def evaluate_mini(enc: Encoder, image_size: int = 32,
+                  scenes: bool = False, # also zero-shot and retrieval on clean evaluation scenes (the scene world's track)
+                 ) -> dict[str, float]:
     "The miniature suite: zero-shot, retrieval, robustness and linear probe on the embedded data."
     if enc.rank == 0: trend_family_accuracies(image_size)  # one process (re)builds the cache, if needed
     if enc.world_size > 1: dist.barrier()
-    trends, d = fashion_trends(image_size), mini_datasets(image_size)
+    trends, d = fashion_trends(image_size), mini_datasets(image_size, scenes)
     transform = image_transform(image_size, train=False)
     images = lambda arr: encode_images(enc, arr, transform)
     out, feats = _mini_zeroshot(enc, d, images)
