@@ -66,3 +66,18 @@ def test_papermill_own_data(tmp_path):
                                parameters=dict(scale='own', data_root=str(table), max_steps=2, eval_suite='none', out_dir=str(tmp_path / 'run')))
     results = json.loads((tmp_path / 'run' / 'results.json').read_text())
     assert (results['status'], results['data']['pairs'], results['config']['scale']) == ('stopped at step 2', 40, 'own')
+
+def test_torchrun_ranks_share_each_batch(tmp_path):
+    "Two gloo processes on a CSV give the losses of one process: each rank reads its half of every global batch."
+    from psd_clip.train import torchrun_command, train
+    table = write_collection(tmp_path)
+    config = lambda run, **kw: make_config(scale='own', data_root=str(table), arch='psd-tiny-vit', image_size=48, method='clip', max_steps=2,
+                                           log_every=1, eval_suite='none', out_dir=str(tmp_path / run), **kw)
+    train(config('one'))
+    two = subprocess.run(torchrun_command(config('two', n_gpus=2)), env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(PROJECT_ROOT)},
+                         timeout=300, capture_output=True, text=True)
+    assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
+    assert two.stdout.count('data: 40 pairs') == 1  # printed by rank 0 only
+    rows = [[json.loads(r) for r in (tmp_path / run / 'metrics.jsonl').read_text().splitlines()] for run in ('one', 'two')]
+    assert [r['step'] for r in rows[1]] == [1, 2]
+    for r1, r2 in zip(*rows): assert abs(r1['contrastive_loss'] - r2['contrastive_loss']) < 1e-4, (r1, r2)
