@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale',
-           'get_scale', 'RunConfig', 'make_config', 'resolve', 'config_parser', 'config_argv', 'seed_everything',
-           'pick_device', 'autocast_dtype']
+__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR',
+           'Scale', 'get_scale', 'RunConfig', 'make_config', 'resolve', 'config_parser', 'config_argv',
+           'seed_everything', 'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -53,12 +53,20 @@ def get_scale(name: str) -> Scale:
     if name not in SCALES: raise ValueError(f"Unknown scale {name!r}: choose one of {', '.join(SCALES)}")
     return SCALES[name]
 
+# %% ../nbs/00_core.ipynb #a0e1c7d3
+SCALES['own'] = Scale(name='own', source='own', dataset='your own pairs', n_train=0, arch='psd-tiny-cnn', epochs=0,
+                      batch_size=0, lr=1e-3, warmup_steps=0, image_size=64)  # fitted to the data by `resolve`
+
 # %% ../nbs/00_core.ipynb #3617a611
 METHODS = ('psd', 'clip', 'label_smoothing', 'albef')
 TEACHERS = ('self', 'ema', 'snapshot')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 CHOICES = {'method': METHODS, 'teacher': TEACHERS, 'precision': PRECISIONS,
            'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset'), 'regime': ('rich', 'memorize')}
+
+# %% ../nbs/00_core.ipynb #a0e1c7d5
+DATA_FORMATS = ('webdataset', 'csv', 'folder', 'hf')  # the layouts of your own data that scale 'own' reads (`psd_clip.sources`)
+CHOICES['data_format'] = ('auto', *DATA_FORMATS)
 
 # %% ../nbs/00_core.ipynb #5d19b228
 @dataclass
@@ -88,7 +96,11 @@ class RunConfig:
     compile: bool = False  # torch.compile the model
     grad_checkpointing: bool = False
     channels_last: bool = True  # channels-last memory format: faster convolutions on GPU and CPU alike
-    data_root: str | None = None  # web scales: folder of img2dataset webdataset shards
+    data_root: str | None = None  # web scales: folder of img2dataset webdataset shards; 'own': your collection's folder or file
+    data_format: str = 'auto'  # scale 'own': auto (detected) | webdataset | csv | folder (a.jpg + a.txt) | hf (a `datasets` folder)
+    csv_img_key: str | None = None  # scale 'own': image column of a CSV or HF dataset; None tries filepath, path, image, file_name, img
+    csv_caption_key: str | None = None  # scale 'own': caption column; None tries caption, title, text, txt
+    csv_separator: str | None = None  # scale 'own': CSV separator ('tab' for a tab); None: tab for .tsv or a tab in the header, else ','
     n_train: int | None = None  # cap on training pairs
     image_size: int | None = None
     workers: int = 0  # data-loader worker processes per rank
@@ -138,6 +150,9 @@ def _regime_recipe(scale: Scale, regime: str) -> dict:
 def resolve(cfg: RunConfig) -> RunConfig:
     "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."
     scale = get_scale(cfg.scale)
+    if scale.source == 'own':  # the recipe depends on the data's size: count it (sources imports this module, hence here)
+        from psd_clip.sources import own_scale
+        scale = own_scale(cfg)
     recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime)
     return dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None})
 

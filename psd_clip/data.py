@@ -266,10 +266,12 @@ def shuffled(items: Iterable, buffer_size: int, rng: np.random.Generator) -> Ite
 
 # %% ../nbs/02_data.ipynb #df430228
 def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
-    "The first shards holding `n_pairs` pairs and how many they hold, by img2dataset's `*_stats.json` (all shards without them)."
-    stats = [s.with_name(s.stem + '_stats.json') for s in shards]
-    if not all(p.exists() for p in stats): return list(shards), n_pairs
-    held = np.cumsum([json.loads(p.read_text()).get('successes', 0) for p in stats])
+    "The first shards holding `n_pairs` pairs and how many they hold (img2dataset's `*_stats.json`, else counted once); fewer is said."
+    from psd_clip.sources import shard_pair_counts  # sources builds on this module
+    held = np.cumsum(shard_pair_counts(shards))
+    if held[-1] < n_pairs:
+        import warnings
+        warnings.warn(f"The {len(shards)} shards in {Path(shards[0]).parent} hold {held[-1]} pairs, fewer than n_train={n_pairs}: training on {held[-1]}")
     keep = min(int(np.searchsorted(held, n_pairs)) + 1, len(shards))
     return list(shards[:keep]), int(min(n_pairs, held[keep - 1]))
 
@@ -313,8 +315,11 @@ def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> Tr
 # %% ../nbs/02_data.ipynb #cb0e20a3
 def make_train_data(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)
                     tokenizer: Callable, rank: int = 0, world_size: int = 1) -> TrainData:
-    "This rank's training data: embedded noisy scenes, or the web scale's webdataset shards."
+    "This rank's training data: embedded noisy scenes, the web scale's webdataset shards, or your own collection."
     if None in (cfg.batch_size, cfg.image_size, cfg.n_train):
         raise ValueError("make_train_data needs a resolved config: call psd_clip.core.resolve(cfg) first")
     source = get_scale(cfg.scale).source
+    if source == 'own':  # your own collection, in any format (psd_clip.sources builds on this module, hence here)
+        from psd_clip.sources import own_train_data
+        return own_train_data(cfg, tokenizer, rank, world_size)
     return (_embedded_train_data if source == 'embedded' else _web_train_data)(cfg, tokenizer, rank, world_size)

@@ -17,6 +17,7 @@ from .benchmarks import BENCHMARKS, IMAGENET_TRENDS, SUITES, BenchmarkData, load
 from .metrics import Encoder, classification_metrics, effective_robustness, encode_images, encode_texts
 from .metrics import linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
 from .mini import evaluate_mini
+from .own_eval import evaluate_own
 
 # %% auto #0
 __all__ = ['MINI_SUITES', 'evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
@@ -95,14 +96,16 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
              root: str | Path | None = None, # benchmark folder (see `benchmark_root`)
              batch_size: int = 256,
              notes: list[str] | None = None, # receives a line per skipped benchmark
+             own: dict | None = None, # suite 'own': `evaluate_own`'s zeroshot=, retrieval=, templates=, caption_separator=
             ) -> dict[str, float]:
     "Every metric of `suite`, as flat 'task/dataset/metric' keys; forward passes are split across ranks."
-    if suite not in MINI_SUITES and suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}: choose one of {MINI_SUITES + list(SUITES)}")
+    if suite not in MINI_SUITES + ['own'] and suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}: choose one of {MINI_SUITES + ['own'] + list(SUITES)}")
     enc = Encoder(model, tokenizer, device, rank, world_size, batch_size)
     was_training = model.training
     model.eval().to(enc.device)
     try:
         if suite in MINI_SUITES: return evaluate_mini(enc, image_size or _image_size(model), scenes=suite == 'mini_scenes')
+        if suite == 'own': return evaluate_own(enc, image_size or _image_size(model), **(own or {}))
         return evaluate_benchmarks(enc, SUITES[suite], root, image_size, probe=suite in ('linear_probe', 'full'), notes=notes)
     finally: model.train(was_training)
 
@@ -124,14 +127,15 @@ def append_csv_row(path: Path, row: dict):
 # %% ../nbs/11_eval.ipynb #9ab3f041
 def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
                         out_dir: str | Path | None = None, # None: the run folder (the checkpoint's, or its parent's for checkpoints/)
-                        arch: str | None = None, device=None, root: str | Path | None = None) -> dict:
+                        arch: str | None = None, device=None, root: str | Path | None = None,
+                        own: dict | None = None) -> dict: # suite 'own': your sets (see `evaluate`)
     "Evaluate a saved model on `suite`; write eval_<suite>.json and a row of eval_<suite>.csv (rank 0)."
     path = Path(path)
     model, config = load_model(path, arch)
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     notes, start = [], time.time()
     metrics = evaluate(model, get_tokenizer(model_context_length(config['arch'])), suite, device, rank, world,
-                       config.get('image_size'), root, notes=notes)
+                       config.get('image_size'), root, notes=notes, own=own)
     record = {'checkpoint': str(path), 'arch': config['arch'], 'method': config.get('method'), 'step': config.get('step'),
               'suite': suite, 'wall_time_s': round(time.time() - start, 1), 'metrics': metrics, 'notes': notes}
     out = Path(out_dir) if out_dir else (path.parent.parent if path.parent.name == 'checkpoints' else path.parent)
@@ -143,13 +147,20 @@ def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
 
 # %% ../nbs/11_eval.ipynb #ba378897
 def main(argv=None):
-    "CLI: `python -m psd_clip.eval CHECKPOINT [--suite mini] [--out_dir D] [--arch A] [--root R]`; works under torchrun."
+    "CLI: `python -m psd_clip.eval CHECKPOINT [--suite mini] [--zeroshot D] [--retrieval C] [--out_dir D] [--arch A] [--root R]`; works under torchrun."
     p = argparse.ArgumentParser(description=evaluate_checkpoint.__doc__)
-    p.add_argument('checkpoint'); p.add_argument('--suite', default='mini'); p.add_argument('--out_dir')
+    p.add_argument('checkpoint'); p.add_argument('--suite', help="mini (default), a benchmark suite, or own (given --zeroshot/--retrieval)")
+    p.add_argument('--out_dir')
     p.add_argument('--arch'); p.add_argument('--root')
+    p.add_argument('--zeroshot', nargs='+', default=[], help='your classification sets: folders DIR/<class>/<image> or CSVs of filepath,label')
+    p.add_argument('--retrieval', nargs='+', default=[], help="your retrieval CSVs of filepath,caption (repeat an image's row for more captions)")
+    p.add_argument('--templates', help='prompt templates, one a line with {} for the class name (default: CLIP\'s 80 ImageNet prompts)')
+    p.add_argument('--caption_separator', help="splits a retrieval CSV's caption cell into several captions, e.g. '|'")
     args = p.parse_args(argv)
+    own = dict(zeroshot=args.zeroshot, retrieval=args.retrieval, templates=args.templates, caption_separator=args.caption_separator)
+    suite = args.suite or ('own' if args.zeroshot or args.retrieval else 'mini')
     env = init_distributed(pick_device())
-    record = evaluate_checkpoint(args.checkpoint, args.suite, args.out_dir, args.arch, env.device, args.root)
+    record = evaluate_checkpoint(args.checkpoint, suite, args.out_dir, args.arch, env.device, args.root, own)
     if record and env.rank == 0:
         for k, v in record['metrics'].items(): print(f'{k:55s} {v:.4f}')
         for n in record['notes']: print('note:', n)
