@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
 from .core import PROJECT_ROOT, config_argv, make_config, resolve
+from .mini import MINI_VERSION
 
 # %% auto #0
-__all__ = ['NOT_IN_KEY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'run_one', 'default_jobs', 'run_all',
-           'seed_summary', 'verdict', 'machine']
+__all__ = ['NOT_IN_KEY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation', 'reevaluate',
+           'run_one', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'workers', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus')  # how, not what, is trained
@@ -36,15 +37,34 @@ def train_command(overrides: dict, run_dir: Path) -> list[str]:
     cfg = make_config(**{**overrides, 'out_dir': str(run_dir), 'resume': 'latest'})
     return [sys.executable, '-m', 'psd_clip.train', *config_argv(cfg)]
 
+# %% ../nbs/12_experiments.ipynb #b261fa7f
+def _env(threads: int) -> dict:
+    return {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONWARNINGS': 'ignore'}
+
+def stale_evaluation(results: dict) -> bool:
+    "Whether a finished run was evaluated by an older version of the miniature suite."
+    suite = results['config']['eval_suite']
+    return suite in ('mini', 'mini_scenes') and results.get('eval_version') != MINI_VERSION
+
+def reevaluate(run_dir: Path, threads: int = 1) -> dict:
+    "Evaluate a finished run's model_final.pt again with the current suite, and update its results.json."
+    results = json.loads((Path(run_dir) / 'results.json').read_text())
+    suite = results['config']['eval_suite']
+    subprocess.run([sys.executable, '-m', 'psd_clip.eval', str(Path(run_dir) / 'model_final.pt'), '--suite', suite],
+                   check=True, capture_output=True, env=_env(threads), cwd=PROJECT_ROOT)
+    results |= {'eval': json.loads((Path(run_dir) / f'eval_{suite}.json').read_text())['metrics'], 'eval_version': MINI_VERSION}
+    (Path(run_dir) / 'results.json').write_text(json.dumps(results, indent=1))
+    return results
+
 # %% ../nbs/12_experiments.ipynb #c369f0c4
 def run_one(overrides: dict, root: Path, threads: int = 1) -> dict:
     "Train (or reuse) one run under `root`; its results, with its folder."
     run_dir = Path(root) / run_key(overrides)
-    if (results := finished_results(run_dir)) is None:
+    if (results := finished_results(run_dir)) is not None and stale_evaluation(results): results = reevaluate(run_dir, threads)
+    if results is None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONWARNINGS': 'ignore'}
         with open(run_dir / 'train.log', 'w') as log:
-            done = subprocess.run(train_command(overrides, run_dir), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT)
+            done = subprocess.run(train_command(overrides, run_dir), stdout=log, stderr=subprocess.STDOUT, env=_env(threads), cwd=PROJECT_ROOT)
         if done.returncode or (results := finished_results(run_dir)) is None:
             tail = (run_dir / 'train.log').read_text()[-1500:]
             raise RuntimeError(f"Run {overrides} failed (exit {done.returncode}); the end of {run_dir / 'train.log'}:\n{tail}")

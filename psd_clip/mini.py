@@ -12,13 +12,13 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from .core import DATA_DIR
 from .world import CLASS_NAMES, CLASS_SYNONYMS, COLOURS, EVAL_SYNONYMS, EVAL_TEMPLATES
 from .world import load_embedded, make_scenes, with_article
-from .items import COLOUR_NAMES, PALETTE, draw_items, item_caption
+from .items import COLOUR_NAMES, PALETTE, PROMPT_TEMPLATES, draw_items, item_caption
 from .data import image_transform
 from .metrics import Encoder, Trend, classification_metrics, effective_robustness, encode_images, encode_texts
 from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
 
 # %% auto #0
-__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images', 'small_cnn',
+__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images', 'small_cnn',
            'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies', 'fashion_trends',
            'item_retrieval_sets', 'mini_datasets', 'evaluate_mini']
 
@@ -118,16 +118,17 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
                          source=f'{len(models)} small CNNs trained on Fashion-MNIST glyphs') for s in FASHION_SHIFTS}
 
 # %% ../nbs/10_mini.ipynb #72949778
+MINI_VERSION = 2  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
 RETRIEVAL_DRAWS = 15  # item retrieval: one image per class × colour (160-way), drawn this many times
 
 def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:
-    "Per draw, one test glyph of every class in every training colour, and their held-out captions ('a snapshot of a red sneaker')."
+    "Per draw, one test glyph of every class in every training colour, and their captions in the first prompt ('a picture showing a red sneaker')."
     fm, mn = load_embedded('fashion_mnist'), load_embedded('mnist')
     glyphs = np.concatenate([fm['test_images'], mn['test_images']])
     labels = np.concatenate([fm['test_labels'], mn['test_labels'].astype(np.int64) + 10])
     rng, classes, colours = np.random.default_rng(5), *np.divmod(np.arange(len(CLASS_NAMES) * len(PALETTE)), len(PALETTE))
     by_class = [np.flatnonzero(labels == c) for c in range(len(CLASS_NAMES))]
-    captions = [item_caption(_NAME_OF[CLASS_NAMES[c]], COLOUR_NAMES[k], EVAL_TEMPLATES[0]) for c, k in zip(classes, colours)]
+    captions = [item_caption(_NAME_OF[CLASS_NAMES[c]], COLOUR_NAMES[k], PROMPT_TEMPLATES[0]) for c, k in zip(classes, colours)]
     return [(draw_items(glyphs[[rng.choice(by_class[c]) for c in classes]], image_size, PALETTE[colours],
                         rng.uniform(0.4, 1.0, len(classes))), captions) for _ in range(draws)]
 
@@ -154,8 +155,8 @@ def _prefixed(prefix, metrics): return {f'{prefix}/{k}': v for k, v in metrics.i
 
 def _mini_zeroshot(enc, d, images) -> tuple[dict, dict]:
     "Zero-shot metrics of the miniature suite, and the features reused by the probe and the shifts."
-    fashion_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[:10]), EVAL_TEMPLATES)
-    digit_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[10:]), EVAL_TEMPLATES)
+    fashion_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[:10]), PROMPT_TEMPLATES)
+    digit_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[10:]), PROMPT_TEMPLATES)
     feats = {'fashion': images(d['fashion']['clean']), 'mnist': images(d['mnist'])}
     out = {**_prefixed('zeroshot/fashion_mnist', classification_metrics(
                zeroshot_logits(feats['fashion'], fashion_cls), torch.as_tensor(d['fashion_labels']))),
@@ -179,7 +180,7 @@ def _mini_retrieval_and_emoji(enc, d, images) -> dict:
     twitter, google = images(d['emoji_twitter']), images(d['emoji_google'])
     out.update(_prefixed('retrieval/emoji', retrieval_recall(twitter, encode_texts(enc, d['emoji_captions']),
                                                              torch.arange(len(twitter)))))
-    names = zeroshot_classifier(enc, _names(d['emoji_names']), EVAL_TEMPLATES)
+    names = zeroshot_classifier(enc, _names(d['emoji_names']), PROMPT_TEMPLATES)
     targets = torch.arange(len(twitter))
     out.update(_prefixed('zeroshot/emoji_twemoji', classification_metrics(zeroshot_logits(twitter, names), targets)))
     out.update(_prefixed('zeroshot/emoji_noto', classification_metrics(zeroshot_logits(google, names), targets)))

@@ -324,6 +324,11 @@ def _json_value(x):
     "JSON for NumPy and torch scalars."
     return x.item() if hasattr(x, 'item') else str(x)
 
+def _eval_version(suite: str) -> int | None:
+    "The miniature suite's version, recorded so that cached runs can tell a stale evaluation."
+    from psd_clip.mini import MINI_VERSION
+    return MINI_VERSION if suite in ('mini', 'mini_scenes') else None
+
 def finish(t: Trainer, start: float) -> dict:
     "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
     interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
@@ -333,7 +338,7 @@ def finish(t: Trainer, start: float) -> dict:
     results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
                    epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
-                   final_metrics=t.last_metrics, eval=metrics)
+                   final_metrics=t.last_metrics, eval=metrics, eval_version=_eval_version(t.cfg.eval_suite))
     if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
     return json.loads(json.dumps(results, default=_json_value))
 
