@@ -37,7 +37,7 @@ def train_command(overrides: dict, run_dir: Path) -> list[str]:
     cfg = make_config(**{**overrides, 'out_dir': str(run_dir), 'resume': 'latest'})
     return [sys.executable, '-m', 'psd_clip.train', *config_argv(cfg)]
 
-# %% ../nbs/12_experiments.ipynb #b261fa7f
+# %% ../nbs/12_experiments.ipynb #bffc564f
 def _env(threads: int) -> dict:
     return {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONWARNINGS': 'ignore'}
 

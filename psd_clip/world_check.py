@@ -11,7 +11,7 @@ from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary
 
 # %% auto #0
 __all__ = ['METRIC', 'CHANCE', 'REGIMES', 'NOISE', 'FIRST_LOOK', 'world_check_runs', 'summarize_arm', 'world_check',
-           'world_check_table', 'main']
+           'world_check_table', 'main', 'plot_world_check']
 
 # %% ../nbs/13_world_check.ipynb #cecc5586
 METRIC, CHANCE = 'zeroshot/fashion_mnist/acc1', 0.1  # the headline: 10-way zero-shot Fashion-MNIST
@@ -68,3 +68,15 @@ def main(argv=None):
     print(world_check_table(summary))
 
 if __name__ == '__main__' and '__file__' in globals(): main()
+
+# %% ../nbs/13_world_check.ipynb #4c0b7a35
+def plot_world_check(summary: dict, path: Path | None = None):
+    "Every seed of every arm, by regime: clean vs noisy CLIP, and the first look at the other methods."
+    import pandas as pd, seaborn as sns
+    rows = [dict(regime=name.split('/')[0], arm='/'.join(name.split('/')[1:]), acc1=v)
+            for name, arm in summary['arms'].items() for v in arm['seeds']]
+    grid = sns.catplot(data=pd.DataFrame(rows), x='arm', y='acc1', col='regime', kind='strip', height=3.2, aspect=1.4, size=6)
+    grid.set_axis_labels('', f"{summary['metric']} (each seed)"); grid.tick_params(axis='x', rotation=30)
+    for ax in grid.axes.flat: ax.axhline(summary['chance'], ls=':', c='grey')
+    if path is not None: grid.savefig(path, dpi=90)
+    return grid
