@@ -69,7 +69,7 @@ def main(argv=None):
 
 if __name__ == '__main__' and '__file__' in globals(): main()
 
-# %% ../nbs/13_world_check.ipynb #4c0b7a35
+# %% ../nbs/13_world_check.ipynb #892431be
 def plot_world_check(summary: dict, path: Path | None = None):
     "Every seed of every arm, by regime: clean vs noisy CLIP, and the first look at the other methods."
     import pandas as pd, seaborn as sns
