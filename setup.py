@@ -1,4 +1,4 @@
-"""Installs psd_clip from settings.ini (nbdev's layout); dependencies are pinned in requirements.txt."""
+"""Installs psd_clip from settings.ini (nbdev's layout): its loose dependencies are declared there; requirements.txt is the lock file `make` installs."""
 from configparser import ConfigParser
 import setuptools
 
@@ -8,6 +8,7 @@ cfg = cfg['DEFAULT']
 setuptools.setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
     author=cfg['author'], license=cfg['license'], python_requires='>=' + cfg['min_python'],
+    install_requires=cfg['requirements'].split(), extras_require={'dev': cfg['dev_requirements'].split()},
     packages=setuptools.find_namespace_packages(include=['psd_clip', 'psd_clip.*']),
     package_data={'psd_clip.model_configs': ['*.json']},
     entry_points={'console_scripts': [cfg['console_scripts']], 'nbdev': ['psd_clip=psd_clip._modidx:d']},
