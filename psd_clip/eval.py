@@ -147,7 +147,8 @@ def main(argv=None):
     p.add_argument('--arch'); p.add_argument('--root')
     args = p.parse_args(argv)
     env = init_distributed(pick_device())
-    record = evaluate_checkpoint(args.checkpoint, args.suite, args.out_dir, args.arch, env.device, args.root)
+    try: record = evaluate_checkpoint(args.checkpoint, args.suite, args.out_dir, args.arch, env.device, args.root)
+    except (FileNotFoundError, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')  # a wrong file or arch: one line
     if record and env.rank == 0:
         for k, v in record['metrics'].items(): print(f'{k:55s} {v:.4f}')
         for n in record['notes']: print('note:', n)
