@@ -18,7 +18,7 @@ from .loss import build_objective
 from .distributed import DistEnv, all_reduce_mean, any_rank, gather_objects, init_distributed
 from .checkpoint import checkpoint_files, prune_checkpoints, read_checkpoint, rng_states
 from .checkpoint import save_atomic, save_open_clip, set_rng_states
-from .guards import DamagedShardsCB, ResumeMismatch, check_devices, check_resume
+from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
 
 # %% auto #0
 __all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'DeviceCB', 'TeacherCB',
@@ -306,7 +306,7 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env,
                       [*default_callbacks(cfg), *callbacks])
     trainer.tokenizer, trainer.resumed_from, trainer.resume_differences = tokenizer, None, {}
-    state, path = read_checkpoint(cfg.resume, cfg.out_dir) if cfg.resume else (None, None)
+    state, path = read_resume_state(cfg) if cfg.resume else (None, None)
     if state: trainer.resume_differences = check_resume(cfg, state, path); trainer.load_state_dict(state); trainer.resumed_from = str(path)
     if env.rank == 0: prepare_out_dir(cfg.out_dir, trainer.step if state else None)
     return trainer
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None):
     try: cfg = check_devices(resolve(make_config(**vars(parser.parse_args(argv)))))
     except (TypeError, ValueError) as e: usage_error(e)
     try: results = train(cfg)
-    except ResumeMismatch as e: usage_error(e)
+    except ResumeError as e: usage_error(e)
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"{results['status']}: {results['steps']} steps in {results['wall_time_s']:.0f}s; "
               f"results in {Path(results['config']['out_dir']) / 'results.json'}")
