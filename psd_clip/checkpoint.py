@@ -54,6 +54,9 @@ def save_open_clip(model, path: str | Path):
 def _read_file(path: Path) -> dict:
     "One checkpoint file on the CPU, as {'model', 'config', ...}; a missing or unreadable file is a clear error."
     if not path.is_file(): raise FileNotFoundError(f"No checkpoint at {path}: pass the path of a .pt file written by psd_clip")
+    with open(path, 'rb') as f: head = f.read(4)
+    if not (head.startswith(b'PK\x03\x04') or head[:1] == b'\x80'):  # torch.save writes a zip archive (a pickle before torch 1.6)
+        raise ValueError(f"{path} is not a checkpoint: it is not a file written by torch.save (as psd_clip and open_clip checkpoints are)")
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         raise ValueError(f"Checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:100]}); "
@@ -86,5 +89,10 @@ def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a b
     arch = arch or config.get('arch')
     if arch is None: raise ValueError(f"{path} holds bare weights and no results.json is beside it: pass arch= (e.g. 'psd-tiny-cnn')")
     model = create_model(arch, config.get('image_size'))
-    model.load_state_dict({k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in state['model'].items()})
+    weights, expected = {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in state['model'].items()}, model.state_dict()
+    if {k: v.shape for k, v in weights.items()} != {k: v.shape for k, v in expected.items()}:
+        unlike = sum(k in expected and v.shape != expected[k].shape for k, v in weights.items())
+        raise ValueError(f"{path} does not hold {arch!r} weights ({len(expected.keys() - weights.keys())} missing, "
+                         f"{len(weights.keys() - expected.keys())} unexpected, {unlike} of another shape): pass the arch it was trained with")
+    model.load_state_dict(weights)
     return model, dict(config, arch=arch)

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #c1779e43
 from __future__ import annotations
-import argparse, dataclasses, os, random, typing
+import argparse, dataclasses, math, os, random, typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
 __all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR',
-           'Scale', 'get_scale', 'RunConfig', 'make_config', 'resolve', 'config_parser', 'config_argv',
+           'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'resolve', 'config_parser', 'config_argv',
            'seed_everything', 'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
@@ -115,6 +115,9 @@ class RunConfig:
     eval_suite: str = 'mini'  # evaluation suite run at the end ('none' to skip)
     noise_scale: float = 1.0  # embedded data: multiplies every caption-noise rate (0 = clean captions)
     with_emoji: bool = True  # embedded data: add the Twemoji pairs (CLDR name and keywords) to the training set
+    device: str = 'auto'  # auto: the GPUs if any, else one CPU process; 'cpu' runs n_gpus CPU processes (gloo); 'cuda'
+    force_resume: bool = False  # resume even if the checkpoint's run had other settings; the differences go in results.json
+    max_damaged_shard_fraction: float = 0.1  # web data: stop when more than this share of a rank's shards is damaged
 
 # %% ../nbs/00_core.ipynb #9fa2d8c9
 def _check_type(name, value, hint):
@@ -134,8 +137,31 @@ def make_config(**overrides) -> RunConfig:
             raise TypeError(f"Unknown config key {k!r}; valid keys: {', '.join(names)}")
         _check_type(k, v, hints[k])
         if k in CHOICES and v not in CHOICES[k]: raise ValueError(f"Config {k}={v!r}: choose one of {CHOICES[k]}")
-    cfg = RunConfig(**overrides)
+    return check_config(RunConfig(**overrides))
+
+# %% ../nbs/00_core.ipynb #483255be
+_RANGES = dict(  # setting: (test, what it must be)
+    epochs=(lambda v: v >= 1, '>= 1'), batch_size=(lambda v: v > 0, '> 0'), lr=(lambda v: 0 < v < math.inf, '> 0'),
+    warmup_steps=(lambda v: v >= 0, '>= 0'), weight_decay=(lambda v: v >= 0, '>= 0'), grad_clip=(lambda v: v >= 0, '>= 0 (0 disables)'),
+    alpha_max=(lambda v: 0 <= v <= 1, 'in [0, 1]'), subset_fraction=(lambda v: 0 < v <= 1, 'in (0, 1]'),
+    teacher_momentum=(lambda v: 0 <= v < 1, 'in [0, 1)'), teacher_temperature=(lambda v: v > 0, '> 0'),
+    label_smoothing=(lambda v: 0 <= v < 1, 'in [0, 1)'), albef_alpha=(lambda v: 0 <= v <= 1, 'in [0, 1]'), seed=(lambda v: v >= 0, '>= 0'),
+    n_train=(lambda v: v > 0, '> 0'), image_size=(lambda v: v >= 16, '>= 16'), workers=(lambda v: v >= 0, '>= 0'),
+    n_gpus=(lambda v: v >= 1, '>= 1'), ckpt_every=(lambda v: v >= 1, '>= 1'), keep_ckpts=(lambda v: v >= 1, '>= 1'),
+    log_every=(lambda v: v >= 1, '>= 1'), max_steps=(lambda v: v >= 1, '>= 1'), nan_patience=(lambda v: v >= 1, '>= 1'),
+    noise_scale=(lambda v: 0 <= v < math.inf, '>= 0'), max_damaged_shard_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
+    device=(lambda v: v in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"))
+
+# %% ../nbs/00_core.ipynb #65765815
+def check_config(cfg: RunConfig) -> RunConfig:
+    "`cfg` unchanged, or a one-line ValueError naming every value out of range and every combination that conflicts."
     get_scale(cfg.scale)
+    problems = [f'{k}={getattr(cfg, k)!r} (must be {what})' for k, (ok, what) in _RANGES.items()
+                if getattr(cfg, k, None) is not None and not ok(getattr(cfg, k))]
+    if cfg.batch_size and cfg.batch_size > 0 and cfg.n_gpus >= 1 and cfg.batch_size % cfg.n_gpus:
+        problems.append(f'batch_size={cfg.batch_size} does not split evenly over n_gpus={cfg.n_gpus} processes')
+    if cfg.force_resume and not cfg.resume: problems.append('force_resume is set but resume is not')
+    if problems: raise ValueError(f"Invalid config: {'; '.join(problems)}")
     return cfg
 
 # %% ../nbs/00_core.ipynb #694c943a
@@ -154,7 +180,7 @@ def resolve(cfg: RunConfig) -> RunConfig:
         from psd_clip.sources import own_scale
         scale = own_scale(cfg)
     recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime)
-    return dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None})
+    return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None}))
 
 # %% ../nbs/00_core.ipynb #a6ec3f4d
 def config_parser() -> argparse.ArgumentParser:

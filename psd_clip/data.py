@@ -4,9 +4,9 @@
 
 # %% ../nbs/02_data.ipynb #7c69a9b1
 from __future__ import annotations
-import csv, io, itertools, json, math
+import csv, io, itertools, json, math, warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -18,14 +18,15 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from .core import RunConfig, get_scale
 import torch.nn.functional as F
+from .ingest import ImageTooLarge, open_image, shard_samples
 from .world import DEFAULT_NOISE, emoji_pairs, make_scenes
 from .items import DEFAULT_ITEM_NOISE, make_items
 
 # %% auto #0
 __all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_tokenizer', 'ImageTransform', 'image_transform',
-           'PairDataset', 'decode_pair', 'webdataset_samples', 'read_webdataset', 'read_hf_dataset', 'read_csv',
-           'write_webdataset_shard', 'check_data_root', 'TrainData', 'embedded_pairs', 'shifted_batch', 'shuffled',
-           'select_shards', 'make_train_data']
+           'PairDataset', 'decode_pair', 'sample_image_caption', 'webdataset_samples', 'read_webdataset',
+           'read_hf_dataset', 'read_csv', 'write_webdataset_shard', 'check_data_root', 'TrainData', 'embedded_pairs',
+           'shifted_batch', 'shuffled', 'select_shards', 'make_train_data']
 
 # %% ../nbs/02_data.ipynb #6b445882
 @lru_cache(maxsize=None)
@@ -83,37 +84,48 @@ class PairDataset(Dataset):
         return self.transform(self.images[key]), self.tokens[key]
 
 # %% ../nbs/02_data.ipynb #91c42482
-SKIP_KEYS = ('pairs', 'skipped_corrupt_images', 'skipped_empty_captions')
+SKIP_KEYS = ('pairs', 'skipped_corrupt_images', 'skipped_large_images', 'skipped_missing_images', 'skipped_empty_captions',
+             'skipped_missing_captions')
 
-def decode_pair(image, # encoded bytes, a path, or a file object
-                caption, # str or bytes
+def decode_pair(image, # encoded bytes, a path, or a file object; None: the sample has no image
+                caption, # str or bytes; None: the sample has no caption
                 counts: Counter) -> tuple[Image.Image, str] | None:
-    "The RGB image and stripped caption, or None (counted in `counts`) for an empty caption or unreadable image."
-    caption = (caption.decode('utf-8', 'replace') if isinstance(caption, bytes) else caption or '').strip()
+    "The 8-bit RGB image and stripped caption, or None, counted in `counts` by why (see `SKIP_KEYS`)."
+    if caption is None: counts['skipped_missing_captions'] += 1; return None
+    caption = (caption.decode('utf-8', 'replace') if isinstance(caption, bytes) else caption).strip()
     if not caption: counts['skipped_empty_captions'] += 1; return None
-    try:
-        with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as im: decoded = im.convert('RGB')
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        counts['skipped_corrupt_images'] += 1; return None
+    if image is None: counts['skipped_missing_images'] += 1; return None
+    try: decoded = open_image(image)
+    except ImageTooLarge: counts['skipped_large_images'] += 1; return None
+    except Exception: counts['skipped_corrupt_images'] += 1; return None  # decoders of untrusted bytes raise anything
     counts['pairs'] += 1
     return decoded, caption
 
 # %% ../nbs/02_data.ipynb #a1bc5ba9
 IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp')
 
-def webdataset_samples(shards: Iterable) -> Iterator[tuple[bytes, bytes]]:
-    "Raw (encoded image, caption) of webdataset shards in order; caption from `.txt`, else `.json`'s 'caption'."
-    import webdataset as wds
-    for sample in wds.WebDataset([str(s) for s in shards], shardshuffle=False, nodesplitter=None, workersplitter=None, empty_check=False):
-        caption = sample.get('txt')
-        if caption is None and 'json' in sample: caption = json.loads(sample['json']).get('caption', '')
-        yield next((sample[e] for e in IMAGE_EXTENSIONS if e in sample), b''), caption
+def sample_image_caption(files: dict) -> tuple[bytes | None, bytes | str | None]:
+    "A webdataset sample's encoded image and caption (`.txt`, else `.json`'s 'caption'); None for either that is missing."
+    caption = files.get('txt')
+    if caption is None and 'json' in files:
+        try: caption = json.loads(files['json']).get('caption')
+        except (ValueError, AttributeError): caption = None
+    return next((files[e] for e in IMAGE_EXTENSIONS if e in files), None), caption
+
+def webdataset_samples(shards: Iterable, # local .tar paths, read in this order
+                       counts: Counter | None = None) -> Iterator[tuple[bytes | None, bytes | str | None]]:
+    "Raw (encoded image, caption) of webdataset shards; a damaged shard's rest (warned) and repeated keys are skipped and counted."
+    counts = Counter() if counts is None else counts
+    for sample in (s for shard in shards for s in shard_samples(shard)):
+        if sample.problem == 'damaged_shard': counts['skipped_shards'] += 1; warnings.warn(f'Skipping the rest of a damaged shard: {sample.reason}')
+        elif sample.problem == 'duplicate_key': counts['skipped_duplicate_keys'] += 1
+        else: yield sample_image_caption(sample.files)
 
 def read_webdataset(shards: Iterable, # paths of .tar shards, read in this order
                     counts: Counter | None = None) -> Iterator[tuple[Image.Image, str]]:
     "(image, caption) pairs of img2dataset webdataset shards; unreadable ones are skipped and counted."
     counts = Counter() if counts is None else counts
-    for image, caption in webdataset_samples(shards):
+    for image, caption in webdataset_samples(shards, counts):
         if (pair := decode_pair(image, caption, counts)) is not None: yield pair
 
 # %% ../nbs/02_data.ipynb #c6428a49
@@ -145,7 +157,8 @@ def read_hf_dataset(source: str, # a local folder, or a hub name such as 'pixpar
         raise ValueError(f"{source}: no image/caption column among {names}; pass image_column= and caption_column=")
     for row in ds.cast_column(image_column, datasets.Image(decode=False)):
         image = row[image_column] or {}
-        pair = decode_pair(image.get('bytes') or image.get('path') or b'', row[caption_column], counts)
+        caption = row[caption_column] or ''  # the column exists: a null there (an empty CSV cell) is an empty caption
+        pair = decode_pair(image.get('bytes') or image.get('path') or b'', caption, counts)
         if pair is not None: yield pair
 
 # %% ../nbs/02_data.ipynb #e65759eb
@@ -204,9 +217,14 @@ class TrainData:
     steps_per_epoch: int
     counts: dict  # pairs used, skipped corrupt images / empty captions, 'noise/<type>' counts
     batches: Callable[[int, int], Iterable]  # (epoch, start_step) -> this rank's batches
+    bad_items: set = field(default_factory=set)  # names of the bad items counted so far: each is counted once
     def loader(self, epoch: int, start_step: int = 0) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
         "This rank's batches of `epoch`, starting after the first `start_step` (mid-epoch resume)."
         return self.batches(epoch, start_step)
+    def state_dict(self) -> dict: return dict(counts=dict(self.counts), bad_items=sorted(self.bad_items))
+    def load_state_dict(self, state: dict):
+        "Restore the counts of a checkpoint, in place: the batch reader keeps references to them."
+        self.counts.update(state['counts']); self.bad_items.clear(); self.bad_items.update(state['bad_items'])
 
 def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
     if cfg.batch_size % world_size: raise ValueError(f"batch_size={cfg.batch_size} does not split evenly over {world_size} processes")
@@ -276,8 +294,20 @@ def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
     return list(shards[:keep]), int(min(n_pairs, held[keep - 1]))
 
 # %% ../nbs/02_data.ipynb #a2f2caea
+_PROBLEM_KEYS = {'damaged_shard': 'skipped_shards', 'duplicate_key': 'skipped_duplicate_keys'}
+
+def _decode_sample(sample, found: dict):
+    "The (image, caption) of a shard sample, or None with the problem noted in `found['bad']` as (kind, name, detail)."
+    counts = Counter()
+    pair = None if sample.problem else decode_pair(*sample_image_caption(sample.files), counts)
+    if pair is None:
+        kind = _PROBLEM_KEYS.get(sample.problem) or next(iter(counts))
+        found['bad'].append((kind, sample.shard if sample.key is None else f'{sample.shard}/{sample.key}', sample.reason))
+    return pair
+
+# %% ../nbs/02_data.ipynb #601b0486
 class _ShardBatches(IterableDataset):
-    "Endless per-rank batches (images, tokens, skip counts) from webdataset shards; workers split the shards."
+    "Endless per-rank batches (images, tokens, what was found) from webdataset shards; workers split the shards."
     def __init__(self, shards, transform, tokenizer, batch_size: int, seed: int, shuffle_buffer: int = 2000):
         self.shards, self.transform, self.tokenizer = shards, transform, tokenizer
         self.batch_size, self.seed, self.shuffle_buffer = batch_size, seed, shuffle_buffer
@@ -285,16 +315,18 @@ class _ShardBatches(IterableDataset):
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         shards, generator = self.shards[worker::workers], torch.Generator().manual_seed(self.seed * 1000 + worker)
-        counts, images, captions = Counter(), [], []
+        images, captions, found = [], [], dict(bad=[], first_pass_pairs=0)
         for repeat in itertools.count():
             rng, decoded = np.random.default_rng([self.seed, worker, repeat]), 0
-            for image, caption in shuffled(webdataset_samples([shards[i] for i in rng.permutation(len(shards))]), self.shuffle_buffer, rng):
-                if (pair := decode_pair(image, caption, counts)) is None: continue
+            samples = (s for i in rng.permutation(len(shards)) for s in shard_samples(shards[i]))
+            for sample in shuffled(samples, self.shuffle_buffer, rng):
+                if (pair := _decode_sample(sample, found)) is None: continue
                 images.append(self.transform(pair[0], generator)); captions.append(pair[1]); decoded += 1
+                found['first_pass_pairs'] += repeat == 0
                 if len(images) == self.batch_size:
-                    yield torch.stack(images), self.tokenizer(captions), dict(counts)
-                    counts.clear(); images, captions = [], []
-            if not decoded: raise RuntimeError(f"No readable image-caption pair in shards {shards}: {dict(counts)}")
+                    yield torch.stack(images), self.tokenizer(captions), found
+                    images, captions, found = [], [], dict(bad=[], first_pass_pairs=0)
+            if not decoded: raise RuntimeError(f"No readable image-caption pair in shards {[s.name for s in shards]}: {found['bad'][:10]}")
 
 # %% ../nbs/02_data.ipynb #c83016f6
 def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> TrainData:
@@ -302,15 +334,24 @@ def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> Tr
     if len(shards) < world_size: raise ValueError(f"{len(shards)} shards under {cfg.data_root} cannot be split over {world_size} processes")
     per_rank, steps = _per_rank_batch(cfg, world_size), n_pairs // cfg.batch_size
     if steps == 0: raise ValueError(f"{n_pairs} pairs under {cfg.data_root} is less than one batch of {cfg.batch_size}")
-    counts = Counter({k: 0 for k in SKIP_KEYS})
     mine = shards[rank::world_size]
+    counts = {**{k: 0 for k in (*SKIP_KEYS, *_PROBLEM_KEYS.values())}, 'samples_drawn': 0, 'shards': len(mine), 'damaged_shards': []}
+    data = TrainData(steps, counts, None)
+    def count(found: dict):
+        for kind, name, detail in found['bad']:
+            if name in data.bad_items: continue  # met again in a later pass or epoch
+            data.bad_items.add(name); counts[kind] += 1
+            if kind == 'skipped_shards': counts['damaged_shards'].append(name); warnings.warn(f'Skipping the rest of a damaged shard: {detail}')
     def batches(epoch: int, start_step: int = 0):
-        seed = int(np.random.SeedSequence([cfg.seed, epoch, rank]).generate_state(1)[0] >> 1)
+        seed, pairs_this_epoch = int(np.random.SeedSequence([cfg.seed, epoch, rank]).generate_state(1)[0] >> 1), 0
         stream = _ShardBatches(mine, image_transform(cfg.image_size, train=True), tokenizer, per_rank, seed)
-        for step, (images, tokens, skipped) in enumerate(DataLoader(stream, batch_size=None, num_workers=min(cfg.workers, len(mine)))):
+        for step, (images, tokens, found) in enumerate(DataLoader(stream, batch_size=None, num_workers=min(cfg.workers, len(mine)))):
             if step >= steps: return
-            if step >= start_step: counts.update(skipped); yield images, tokens
-    return TrainData(steps, counts, batches)
+            count(found)  # steps a resume skips too: counted by name, nothing is counted twice
+            pairs_this_epoch += found['first_pass_pairs']; counts['pairs'] = max(counts['pairs'], pairs_this_epoch)
+            if step >= start_step: counts['samples_drawn'] += len(images); yield images, tokens
+    data.batches = batches
+    return data
 
 # %% ../nbs/02_data.ipynb #cb0e20a3
 def make_train_data(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)

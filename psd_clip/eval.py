@@ -160,7 +160,8 @@ def main(argv=None):
     own = dict(zeroshot=args.zeroshot, retrieval=args.retrieval, templates=args.templates, caption_separator=args.caption_separator)
     suite = args.suite or ('own' if args.zeroshot or args.retrieval else 'mini')
     env = init_distributed(pick_device())
-    record = evaluate_checkpoint(args.checkpoint, suite, args.out_dir, args.arch, env.device, args.root, own)
+    try: record = evaluate_checkpoint(args.checkpoint, suite, args.out_dir, args.arch, env.device, args.root, own)
+    except (FileNotFoundError, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')  # a wrong file or arch: one line
     if record and env.rank == 0:
         for k, v in record['metrics'].items(): print(f'{k:55s} {v:.4f}')
         for n in record['notes']: print('note:', n)

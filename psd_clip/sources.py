@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_sources.ipynb #601b3125
 from __future__ import annotations
-import csv, dataclasses, hashlib, itertools, json, math, os, tarfile
+import csv, dataclasses, hashlib, itertools, json, math, os, tarfile, warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -105,15 +105,18 @@ class TarMembers:
 
 # %% ../nbs/02a_sources.ipynb #dc9ae120
 def _shard_samples(path: Path):
-    "(key, {extension: member}) of one tar shard in order, grouped as webdataset groups them (key = name before the first dot)."
-    with tarfile.open(path) as tar:
-        groups = {}
-        for m in tar:
-            if not m.isfile(): continue
-            folder, _, name = m.name.rpartition('/')
-            key, _, ext = name.partition('.')
-            groups.setdefault(f'{folder}/{key}', {})[ext.lower()] = (m, tar.extractfile(m).read() if ext.lower() in ('txt', 'json') else None)
-        yield from groups.items()
+    "(key, {extension: member}) of one tar shard in order, grouped as webdataset groups them; a damaged shard gives what precedes the damage."
+    groups = {}
+    try:
+        with tarfile.open(path) as tar:
+            for m in tar:
+                if not m.isfile(): continue
+                folder, _, name = m.name.rpartition('/')
+                key, _, ext = name.partition('.')
+                groups.setdefault(f'{folder}/{key}', {})[ext.lower()] = (m, tar.extractfile(m).read() if ext.lower() in ('txt', 'json') else None)
+    except (tarfile.TarError, OSError, EOFError) as e:  # training skips the same damage (psd_clip.ingest)
+        warnings.warn(f"{Path(path).name} is damaged ({type(e).__name__}: {e}): counting the {len(groups)} samples before the damage")
+    yield from groups.items()
 
 def index_webdataset(root) -> PairIndex:
     "The pairs of webdataset shards (`root` a folder of .tar, in name order, or one .tar); caption from `.txt`, else `.json`'s 'caption'."

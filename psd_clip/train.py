@@ -18,6 +18,7 @@ from .loss import build_objective
 from .distributed import DistEnv, all_reduce_mean, any_rank, gather_objects, init_distributed
 from .checkpoint import checkpoint_files, prune_checkpoints, read_checkpoint, rng_states
 from .checkpoint import save_atomic, save_open_clip, set_rng_states
+from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
 
 # %% auto #0
 __all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'DeviceCB', 'TeacherCB',
@@ -138,7 +139,8 @@ class Trainer:
         return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scaler=self.scaler.state_dict(),
                     scheduler=self.scheduler.state_dict(), objective=self.objective.state_dict(), config=asdict(self.cfg),
                     step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, skipped_steps=self.skipped_steps,
-                    nonfinite_streak=self.nonfinite_streak, rng=gather_objects(rng_states(), self.env))
+                    nonfinite_streak=self.nonfinite_streak, rng=gather_objects(rng_states(), self.env),
+                    data=gather_objects(self.data.state_dict(), self.env))
 
     def load_state_dict(self, state: dict):
         "Continue from `state`, as saved by `Trainer.state_dict`."
@@ -146,6 +148,7 @@ class Trainer:
         for name in ('step', 'epoch', 'step_in_epoch', 'skipped_steps', 'nonfinite_streak'): setattr(self, name, state[name])
         rng = state['rng']
         set_rng_states(rng[self.env.rank] if len(rng) == self.env.world_size else rng[0])
+        if data := state.get('data'): self.data.load_state_dict(data[self.env.rank] if len(data) == self.env.world_size else data[0])
 
 # %% ../nbs/07_train.ipynb #7e979f8c
 class DeviceCB(Callback):
@@ -274,7 +277,7 @@ def wrap_model(model, cfg: RunConfig, env: DistEnv):
 
 def default_callbacks(cfg: RunConfig) -> list[Callback]:
     "The callbacks every run has."
-    cbs = [DeviceCB(), TeacherCB(), NonFiniteCB(), MetricsCB(), ProgressCB(), CheckpointCB(), SignalCB()]
+    cbs = [DeviceCB(), TeacherCB(), NonFiniteCB(), MetricsCB(), ProgressCB(), CheckpointCB(), SignalCB(), DamagedShardsCB()]
     return cbs + ([StopAtCB(cfg.max_steps)] if cfg.max_steps else [])
 
 # %% ../nbs/07_train.ipynb #eb34183e
@@ -302,9 +305,9 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, env.device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env,
                       [*default_callbacks(cfg), *callbacks])
-    trainer.tokenizer, trainer.resumed_from = tokenizer, None
-    state, path = read_checkpoint(cfg.resume, cfg.out_dir) if cfg.resume else (None, None)
-    if state: trainer.load_state_dict(state); trainer.resumed_from = str(path)
+    trainer.tokenizer, trainer.resumed_from, trainer.resume_differences = tokenizer, None, {}
+    state, path = read_resume_state(cfg) if cfg.resume else (None, None)
+    if state: trainer.resume_differences = check_resume(cfg, state, path); trainer.load_state_dict(state); trainer.resumed_from = str(path)
     if env.rank == 0: prepare_out_dir(cfg.out_dir, trainer.step if state else None)
     return trainer
 
@@ -336,7 +339,7 @@ def finish(t: Trainer, start: float) -> dict:
         save_open_clip(t.model, Path(t.cfg.out_dir) / 'model_final.pt')
     metrics = {} if interrupted else evaluate_trainer(t)
     results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
-                   epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, world_size=t.env.world_size,
+                   epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, resume_differences=t.resume_differences, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
                    final_metrics=t.last_metrics, eval=metrics, eval_version=_eval_version(t.cfg.eval_suite))
     if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
@@ -347,9 +350,9 @@ def train(cfg: RunConfig, # the run; None values take the scale's defaults
           callbacks=() # extra callbacks, e.g. `StopAtCB(k)`
          ) -> dict:
     "Train as `cfg` says, evaluate, and leave checkpoints, metrics.jsonl, model_final.pt and results.json in `out_dir`."
-    cfg, start = resolve(cfg), time.time()
+    cfg, start = check_devices(resolve(cfg)), time.time()
     if cfg.n_gpus > 1 and 'RANK' not in os.environ: return launch_torchrun(cfg)
-    env = init_distributed(pick_device())
+    env = init_distributed(pick_device(cfg.device))
     try:
         trainer = build_trainer(cfg, env, callbacks)
         trainer.fit()
@@ -390,8 +393,13 @@ def plot_curves(out_dir: Path | str, # a run folder holding metrics.jsonl
 
 # %% ../nbs/07_train.ipynb #5076c202
 def main(argv: list[str] | None = None):
-    "Command-line entry point: train with the options in `argv` and print where the results are."
-    results = train(make_config(**vars(config_parser().parse_args(argv))))
+    "Command-line entry point: train with the options in `argv` and print where the results are; bad options are usage errors."
+    parser = config_parser()
+    def usage_error(e): parser.exit(2, f'{parser.prog}: error: {e}\n')  # parser.error's line, without its 40-line usage
+    try: cfg = check_devices(resolve(make_config(**vars(parser.parse_args(argv)))))
+    except (TypeError, ValueError) as e: usage_error(e)
+    try: results = train(cfg)
+    except ResumeError as e: usage_error(e)
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"{results['status']}: {results['steps']} steps in {results['wall_time_s']:.0f}s; "
               f"results in {Path(results['config']['out_dir']) / 'results.json'}")

@@ -7,7 +7,7 @@ from psd_clip.train import torchrun_command, train
 def small_config(out_dir, **kw):
     "Three steps of PSD on 128 pairs with the tiny ViT (LayerNorm only: BatchNorm statistics would differ per process)."
     return make_config(**{**dict(scale='tiny', arch='psd-tiny-vit', method='psd', n_train=128, with_emoji=False, batch_size=32, epochs=1,
-                                 max_steps=3, warmup_steps=1, log_every=1, eval_suite='none', out_dir=str(out_dir)), **kw})
+                                 max_steps=3, warmup_steps=1, log_every=1, eval_suite='none', out_dir=str(out_dir), device='cpu'), **kw})
 
 def metric_rows(out_dir): return [json.loads(r) for r in (out_dir / 'metrics.jsonl').read_text().splitlines()]
 
