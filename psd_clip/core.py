@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR',
-           'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'resolve', 'config_parser', 'config_argv',
-           'seed_everything', 'pick_device', 'autocast_dtype']
+__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'PROJECT_ROOT', 'DATA_DIR',
+           'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'resolve', 'config_parser',
+           'config_argv', 'seed_everything', 'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -167,11 +167,13 @@ def check_config(cfg: RunConfig) -> RunConfig:
 # %% ../nbs/00_core.ipynb #694c943a
 _FROM_SCALE = ('arch', 'epochs', 'batch_size', 'lr', 'warmup_steps', 'n_train', 'image_size')
 
-def _regime_recipe(scale: Scale, regime: str) -> dict:
-    "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many steps."
+EMOJI_PAIRS = 1_911  # the Twemoji pairs `with_emoji` adds to an embedded world's training pairs (checked in 01_world)
+
+def _regime_recipe(scale: Scale, regime: str, extra: int = 0) -> dict:
+    "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many samples (`extra` pairs ride along)."
     if regime == 'rich': return dict(n_train=scale.n_train, epochs=scale.epochs)
     if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
-    return dict(n_train=scale.memorize_pairs, epochs=scale.epochs * scale.n_train // scale.memorize_pairs)
+    return dict(n_train=scale.memorize_pairs, epochs=round(scale.epochs * (scale.n_train + extra) / (scale.memorize_pairs + extra)))
 
 def resolve(cfg: RunConfig) -> RunConfig:
     "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."
@@ -179,7 +181,8 @@ def resolve(cfg: RunConfig) -> RunConfig:
     if scale.source == 'own':  # the recipe depends on the data's size: count it (sources imports this module, hence here)
         from psd_clip.sources import own_scale
         scale = own_scale(cfg)
-    recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime)
+    extra = EMOJI_PAIRS if cfg.with_emoji and scale.source == 'embedded' else 0
+    recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime, extra)
     return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None}))
 
 # %% ../nbs/00_core.ipynb #a6ec3f4d

@@ -8,7 +8,7 @@ import dataclasses, hashlib, json, os, platform, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
-from .core import PROJECT_ROOT, config_argv, make_config, resolve
+from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
 from .mini import MINI_VERSION
 
 # %% auto #0
@@ -20,8 +20,9 @@ NOT_IN_KEY = ('out_dir', 'resume', 'workers', 'log_every', 'ckpt_every', 'keep_c
 
 def run_key(overrides: dict) -> str:
     "12 hex digits naming the run that `overrides` of `RunConfig` describe."
-    cfg = dataclasses.asdict(resolve(make_config(**overrides)))
-    what = {k: v for k, v in sorted(cfg.items()) if k not in NOT_IN_KEY}
+    cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig())
+    # settings at their defaults stay out of the key, so a new RunConfig field does not orphan the runs made before it
+    what = {k: v for k, v in sorted(cfg.items()) if k not in NOT_IN_KEY and v != defaults[k]}
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/12_experiments.ipynb #af73b1a7
