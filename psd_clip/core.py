@@ -79,7 +79,7 @@ class RunConfig:
     albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch
     seed: int = 0
     precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
-    compile: bool = False  # torch.compile the model
+    compile: bool | None = None  # torch.compile the model; None: on for CUDA, off on CPU (falls back to eager if compiling fails)
     grad_checkpointing: bool = False
     channels_last: bool = False
     data_root: str | None = None  # web scales: folder of img2dataset webdataset shards
