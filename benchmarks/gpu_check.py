@@ -6,9 +6,9 @@
 Sections, in order, each skipped (and said so) once the time budget is spent:
  1. step: our training step against open_clip's (`step_vs_open_clip.py`) on RN50 and ViT-B-32, bf16, batch 256:
     ms/step, samples/s, ratio to open_clip, PSD teachers as ratios to our CLIP step, FLOPs and MFU.
- 2. mfu: our CLIP step at the largest batch that fits (of 512, 1024), for utilization.
- 3. resume: a run stopped at step 5 and resumed gives the same losses as an uninterrupted one (EMA teacher, defaults:
+ 2. resume: a run stopped at step 5 and resumed gives the same losses as an uninterrupted one (EMA teacher, defaults:
     compiled, fused AdamW, bf16).
+ 3. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
  4. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
 """
 import argparse, json, os, sys, time
@@ -27,7 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('--dry-run', action='store_true', help='CPU: tiny presets, small batches, few repeats')
     parser.add_argument('--budget-s', type=float, default=330, help='start no new section after this many seconds')
     parser.add_argument('--peak-tflops', type=float, default=None, help='device peak for MFU; default: H100 989, H200 989 (bf16 dense)')
-    parser.add_argument('--sections', nargs='+', default=['step', 'mfu', 'resume', 'matrix'])
+    parser.add_argument('--sections', nargs='+', default=['step', 'resume', 'mfu', 'matrix'])
     return parser.parse_args(argv)
 
 
@@ -46,11 +46,12 @@ def step_section(dry, peak):
     return {r['arch']: r for r in results}
 
 
-def mfu_section(dry, peak):
-    "Our CLIP step at growing batches until one does not fit."
+def mfu_section(dry, peak, deadline):
+    "Our CLIP step at growing batches until one does not fit (or the time is up: each new batch size compiles again)."
     found = {}
-    for arch in (['psd-tiny-cnn', 'psd-tiny-vit'] if dry else ['RN50', 'ViT-B-32']):
+    for arch in (['psd-tiny-cnn', 'psd-tiny-vit'] if dry else ['ViT-B-32', 'RN50']):
         for batch in ([64, 128] if dry else [512, 1024]):
+            if time.time() > deadline: found.setdefault(arch, {})['skipped_at'] = batch; break
             try:
                 argv = ['--arch', arch, '--batch', str(batch), '--variants', 'clip', '--repeats', '2' if dry else '6', '--warmup', '1' if dry else '3']
                 r = svo.main([*argv, *([] if dry else ['--device', 'cuda']), *(['--peak-tflops', str(peak)] if peak else [])])[0]
@@ -73,7 +74,7 @@ def resume_section(dry, root: Path):
     return dict(steps=len(pairs), max_loss_diff=diff, bitwise=diff == 0.0, compile=resumed['compile'], device=resumed['device'])
 
 
-def matrix_section(dry, root: Path):
+def matrix_section(dry, root: Path, deadline):
     base = dict(scale='tiny', n_train=256 if dry else 4096, batch_size=32 if dry else 256, epochs=1 if dry else 2, eval_suite='none',
                 log_every=4, ckpt_every=1000, warmup_steps=4, with_emoji=False)
     out = {}
@@ -82,6 +83,7 @@ def matrix_section(dry, root: Path):
                      ('ema_fp16', dict(teacher='ema', precision='fp16')), ('snapshot_subset', dict(teacher='snapshot', soft_block='subset')),
                      ('albef', dict(method='albef'))]:
         if dry and name in ('bf16', 'fp16'): continue  # CPU autocast: not what this checks
+        if time.time() > deadline: out[name] = 'skipped: time budget spent'; continue
         t = time.time()
         try:
             r = train(make_config(**{**base, **kw, 'out_dir': str(root / name)}))
@@ -101,8 +103,8 @@ def main(argv=None):
     peak = args.peak_tflops or (None if args.dry_run else 989.0)  # H100 SXM / H200: 989 TFLOP/s dense bf16
     out = {'torch': torch.__version__, 'gpu': torch.cuda.get_device_name() if torch.cuda.is_available() else 'none',
            'dry_run': args.dry_run, 'peak_tflops': peak}
-    sections = dict(step=lambda: step_section(args.dry_run, peak), mfu=lambda: mfu_section(args.dry_run, peak),
-                    resume=lambda: resume_section(args.dry_run, runs / 'resume'), matrix=lambda: matrix_section(args.dry_run, runs / 'matrix'))
+    sections = dict(step=lambda: step_section(args.dry_run, peak), mfu=lambda: mfu_section(args.dry_run, peak, start + args.budget_s),
+                    resume=lambda: resume_section(args.dry_run, runs / 'resume'), matrix=lambda: matrix_section(args.dry_run, runs / 'matrix', start + args.budget_s))
     for name in args.sections:
         timed_section(name, out, start, args.budget_s, sections[name])
         torch._dynamo.reset()  # drop the compiled graphs (and the models they hold) of the section
