@@ -23,7 +23,7 @@ from psd_clip.core import autocast_dtype, make_config, pick_device, resolve
 from psd_clip.distributed import DistEnv
 from psd_clip.loss import build_objective
 from psd_clip.model import TINY_PRESETS, _without_warnings, create_model, model_context_length
-from psd_clip.train import DeviceCB, NonFiniteCB, TeacherCB, Trainer, compile_report, make_optimization, wrap_model
+from psd_clip.train import DeviceCB, NonFiniteCB, TeacherCB, Trainer, compile_report, compile_teacher, make_optimization, wrap_model
 
 VARIANTS = {  # our variants: RunConfig overrides
     'clip': dict(method='clip'), 'clip_again': dict(method='clip'),
@@ -94,7 +94,7 @@ def our_trainer(arch: str, batch: int, device, precision: str, compile: bool | N
     torch.manual_seed(0)
     model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(device)
     env, data = DistEnv(device=device), SimpleNamespace(steps_per_epoch=1000)
-    objective = build_objective(cfg, model)
+    objective = compile_teacher(build_objective(cfg, model), cfg, device)
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env, [DeviceCB(), TeacherCB(), NonFiniteCB()])
     trainer.step, trainer.epoch = 1000, 1  # mid-run: α > 0, so the teachers are used

@@ -22,9 +22,9 @@ from .checkpoint import save_atomic, save_open_clip, set_rng_states
 # %% auto #0
 __all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'copy_to_device', 'DeviceCB',
            'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB',
-           'compile_wanted', 'CompiledOrEager', 'compile_report', 'wrap_model', 'default_callbacks', 'prepare_out_dir',
-           'build_trainer', 'evaluate_trainer', 'finish', 'train', 'torchrun_command', 'launch_torchrun', 'plot_curves',
-           'main']
+           'compile_wanted', 'CompiledOrEager', 'compile_report', 'compile_teacher', 'wrap_model', 'default_callbacks',
+           'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train', 'torchrun_command',
+           'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07_train.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -299,6 +299,13 @@ def compile_report(net) -> dict:
     if not isinstance(net, CompiledOrEager): return dict(enabled=False)
     return dict(enabled=True, compiled=net.compile_s is not None and net.error is None, compile_s=net.compile_s, error=net.error)
 
+# %% ../nbs/07_train.ipynb #697d94ad
+def compile_teacher(objective, cfg: RunConfig, device: torch.device, **compile_kw):
+    "`objective` whose separate teacher, if any, runs its forward compiled when the model is (`compile_wanted`)."
+    if objective.teacher is not None and compile_wanted(cfg, device):
+        objective.teacher.net = CompiledOrEager(objective.teacher.model, **compile_kw)
+    return objective
+
 # %% ../nbs/07_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
     "What runs the forward pass: `model`, in DDP when there are several processes, compiled if `compile_wanted`."
@@ -333,7 +340,7 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     tokenizer = get_tokenizer(model_context_length(cfg.arch))
     data = make_train_data(cfg, tokenizer, env.rank, env.world_size)  # first: a web scale without data fails here
     model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(env.device)
-    objective = build_objective(cfg, model, env.rank, env.world_size)
+    objective = compile_teacher(build_objective(cfg, model, env.rank, env.world_size), cfg, env.device)
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, env.device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env,
                       [*default_callbacks(cfg), *callbacks])
