@@ -287,6 +287,7 @@ class CompiledOrEager:
         if self.compile_s is not None: return (self.eager if self.error else self.compiled)(*args, **kwargs)
         start = time.perf_counter()
         try: return self.compiled(*args, **kwargs)
+        except torch.OutOfMemoryError: raise  # not the compiler's fault: eager would not fit either
         except Exception as e:
             self.error = f'{type(e).__name__}: {str(e)[:300]}'
             warnings.warn(f'torch.compile failed, training the eager model instead ({self.error})')
