@@ -93,7 +93,7 @@ class RunConfig:
     seed: int = 0
     regime: str = 'rich'  # embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)
     precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
-    compile: bool = False  # torch.compile the model
+    compile: bool | None = None  # torch.compile the model; None: on for CUDA, off on CPU (falls back to eager if compiling fails)
     grad_checkpointing: bool = False
     channels_last: bool = True  # channels-last memory format: faster convolutions on GPU and CPU alike
     data_root: str | None = None  # web scales: folder of img2dataset webdataset shards; 'own': your collection's folder or file

@@ -16,7 +16,8 @@ __all__ = ['NOT_IN_KEY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'trai
            'run_one', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
-NOT_IN_KEY = ('out_dir', 'resume', 'workers', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus')  # how, not what, is trained
+NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
+              'nan_patience', 'max_damaged_shard_fraction')  # how, not what, is trained
 
 def run_key(overrides: dict) -> str:
     "12 hex digits naming the run that `overrides` of `RunConfig` describe."

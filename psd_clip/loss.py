@@ -236,13 +236,14 @@ class Objective:
 def teacher_features(self: Objective, images, tokens, subset) -> dict:
     "The separate teacher's normalized features of the global batch (or of the subset only, for the S×S block)."
     n, rank, world_size, teacher = len(images), self.loss.rank, self.loss.world_size, self.teacher.model
-    if self.loss.soft_block == 'rows': out, counts = teacher(images, tokens), [n] * world_size
+    forward = getattr(self.teacher, 'net', teacher)  # a compiled forward of the same weights, if the run set one
+    if self.loss.soft_block == 'rows': out, counts = forward(images, tokens), [n] * world_size
     else:
         local = subset[(subset >= rank * n) & (subset < (rank + 1) * n)] - rank * n
         counts = torch.bincount(subset // n, minlength=world_size).tolist()
         if len(local):
             local, = to_device(images.device, local)
-            out = teacher(images[local], tokens[local])
+            out = forward(images[local], tokens[local])
         else: out = dict.fromkeys(('image_features', 'text_features'), images.new_zeros(0, teacher.visual.output_dim))
     return {k: gather_rows(wide(out[k]), counts, world_size) for k in ('image_features', 'text_features')}
 

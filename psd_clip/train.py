@@ -21,10 +21,11 @@ from .checkpoint import save_atomic, save_open_clip, set_rng_states
 from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
 
 # %% auto #0
-__all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'DeviceCB', 'TeacherCB',
-           'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB', 'wrap_model',
-           'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train',
-           'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
+__all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'copy_to_device', 'DeviceCB',
+           'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB',
+           'compile_wanted', 'CompiledOrEager', 'compile_report', 'compile_teacher', 'wrap_model', 'default_callbacks',
+           'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train', 'torchrun_command',
+           'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07_train.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -38,8 +39,9 @@ def lr_factor(step: int, # optimizer steps taken so far
 
 # %% ../nbs/07_train.ipynb #1096c1cf
 def make_optimization(model, cfg: RunConfig, total_steps: int, device: torch.device):
-    "AdamW (no decay on gains, biases, logit scale), its warm-up + cosine schedule, and the fp16 grad scaler."
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    "AdamW (fused on CUDA, foreach elsewhere; no decay on gains, biases, logit scale), its warm-up + cosine schedule, and the fp16 grad scaler."
+    kernels = dict(fused=True) if device.type == 'cuda' else dict(foreach=True)  # one fused kernel on GPU; else a few per group
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, **kernels)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps, total_steps))
     fp16 = autocast_dtype(cfg.precision, device) == torch.float16
     return optimizer, scheduler, torch.amp.GradScaler(device.type, enabled=fp16)
@@ -150,14 +152,20 @@ class Trainer:
         set_rng_states(rng[self.env.rank] if len(rng) == self.env.world_size else rng[0])
         if data := state.get('data'): self.data.load_state_dict(data[self.env.rank] if len(data) == self.env.world_size else data[0])
 
+# %% ../nbs/07_train.ipynb #af507125
+def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
+    "`x` on `device`; to CUDA from pinned memory and without waiting, so the host goes on queueing the step."
+    if device.type == 'cuda' and x.device.type == 'cpu' and not x.is_pinned(): x = x.pin_memory()
+    return x.to(device, non_blocking=True, **kw)
+
 # %% ../nbs/07_train.ipynb #7e979f8c
 class DeviceCB(Callback):
     "Moves each batch to the run's device."
     order = -10
     def before_batch(self, t: Trainer):
         layout = torch.channels_last if t.cfg.channels_last else torch.contiguous_format
-        t.images = t.images.to(t.env.device, non_blocking=True, memory_format=layout)
-        t.tokens = t.tokens.to(t.env.device, non_blocking=True)
+        t.images = copy_to_device(t.images, t.env.device, memory_format=layout)
+        t.tokens = copy_to_device(t.tokens, t.env.device)
 
 class TeacherCB(Callback):
     "After each update: clamp the logit scale and update the objective's teacher (EMA); at epoch end, its snapshot."
@@ -267,13 +275,48 @@ class StopAtCB(Callback):
     def after_batch(self, t: Trainer):
         if t.step >= self.stop_step: raise StopTraining(f'stopped at step {t.step}')
 
+# %% ../nbs/07_train.ipynb #b374dcd2
+def compile_wanted(cfg: RunConfig, device: torch.device) -> bool:
+    "Whether to `torch.compile` the model: `cfg.compile`, or on CUDA only when it is None."
+    return device.type == 'cuda' if cfg.compile is None else cfg.compile
+
+# %% ../nbs/07_train.ipynb #ae4fa60b
+class CompiledOrEager:
+    "`torch.compile(net)`, timed at its first call; if compiling fails there, a warning and the eager `net` from then on."
+    def __init__(self, net, **compile_kw):  # `compile_kw`: passed to `torch.compile` (backend, mode)
+        self.eager, self.compiled, self.compile_s, self.error = net, torch.compile(net, **compile_kw), None, None
+
+    def __call__(self, *args, **kwargs):
+        if self.compile_s is not None: return (self.eager if self.error else self.compiled)(*args, **kwargs)
+        start = time.perf_counter()
+        try: return self.compiled(*args, **kwargs)
+        except torch.OutOfMemoryError: raise  # not the compiler's fault: eager would not fit either
+        except Exception as e:
+            self.error = f'{type(e).__name__}: {str(e)[:300]}'
+            warnings.warn(f'torch.compile failed, training the eager model instead ({self.error})')
+            return self.eager(*args, **kwargs)
+        finally: self.compile_s = time.perf_counter() - start
+
+# %% ../nbs/07_train.ipynb #c559c27a
+def compile_report(net) -> dict:
+    "What `results.json` records of compilation: whether it was asked, ran, how long its first call took, and why it fell back."
+    if not isinstance(net, CompiledOrEager): return dict(enabled=False)
+    return dict(enabled=True, compiled=net.compile_s is not None and net.error is None, compile_s=net.compile_s, error=net.error)
+
+# %% ../nbs/07_train.ipynb #697d94ad
+def compile_teacher(objective, cfg: RunConfig, device: torch.device, **compile_kw):
+    "`objective` whose separate teacher, if any, runs its forward compiled when the model is (`compile_wanted`)."
+    if objective.teacher is not None and compile_wanted(cfg, device):
+        objective.teacher.net = CompiledOrEager(objective.teacher.model, **compile_kw)
+    return objective
+
 # %% ../nbs/07_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
-    "What runs the forward pass: `model`, in DDP when there are several processes, compiled if `cfg.compile`."
+    "What runs the forward pass: `model`, in DDP when there are several processes, compiled if `compile_wanted`."
     net = model
     if env.world_size > 1:
         net = DistributedDataParallel(model, device_ids=[env.device.index] if env.device.type == 'cuda' else None)
-    return torch.compile(net) if cfg.compile else net
+    return CompiledOrEager(net) if compile_wanted(cfg, env.device) else net
 
 def default_callbacks(cfg: RunConfig) -> list[Callback]:
     "The callbacks every run has."
@@ -301,7 +344,7 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     tokenizer = get_tokenizer(model_context_length(cfg.arch))
     data = make_train_data(cfg, tokenizer, env.rank, env.world_size)  # first: a web scale without data fails here
     model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(env.device)
-    objective = build_objective(cfg, model, env.rank, env.world_size)
+    objective = compile_teacher(build_objective(cfg, model, env.rank, env.world_size), cfg, env.device)
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, env.device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env,
                       [*default_callbacks(cfg), *callbacks])
@@ -341,7 +384,8 @@ def finish(t: Trainer, start: float) -> dict:
     results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
                    epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, resume_differences=t.resume_differences, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
-                   final_metrics=t.last_metrics, eval=metrics, eval_version=_eval_version(t.cfg.eval_suite))
+                   final_metrics=t.last_metrics, compile=compile_report(t.net), eval=metrics,
+                   eval_version=_eval_version(t.cfg.eval_suite))
     if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
     return json.loads(json.dumps(results, default=_json_value))
 
