@@ -18,14 +18,14 @@ from .loss import build_objective
 from .distributed import DistEnv, all_reduce_mean, any_rank, gather_objects, init_distributed
 from .checkpoint import checkpoint_files, prune_checkpoints, read_checkpoint, rng_states
 from .checkpoint import save_atomic, save_open_clip, set_rng_states
+from .compiling import CompiledOrEager, compile_report, compile_teacher, compile_wanted
 from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
 
 # %% auto #0
 __all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'copy_to_device', 'DeviceCB',
-           'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB',
-           'compile_wanted', 'CompiledOrEager', 'compile_report', 'compile_teacher', 'wrap_model', 'default_callbacks',
-           'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train', 'torchrun_command',
-           'launch_torchrun', 'plot_curves', 'main']
+           'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB', 'wrap_model',
+           'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train',
+           'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07_train.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -274,41 +274,6 @@ class StopAtCB(Callback):
     def __init__(self, step: int): self.stop_step = step
     def after_batch(self, t: Trainer):
         if t.step >= self.stop_step: raise StopTraining(f'stopped at step {t.step}')
-
-# %% ../nbs/07_train.ipynb #b374dcd2
-def compile_wanted(cfg: RunConfig, device: torch.device) -> bool:
-    "Whether to `torch.compile` the model: `cfg.compile`, or on CUDA only when it is None."
-    return device.type == 'cuda' if cfg.compile is None else cfg.compile
-
-# %% ../nbs/07_train.ipynb #ae4fa60b
-class CompiledOrEager:
-    "`torch.compile(net)`, timed at its first call; if compiling fails there, a warning and the eager `net` from then on."
-    def __init__(self, net, **compile_kw):  # `compile_kw`: passed to `torch.compile` (backend, mode)
-        self.eager, self.compiled, self.compile_s, self.error = net, torch.compile(net, **compile_kw), None, None
-
-    def __call__(self, *args, **kwargs):
-        if self.compile_s is not None: return (self.eager if self.error else self.compiled)(*args, **kwargs)
-        start = time.perf_counter()
-        try: return self.compiled(*args, **kwargs)
-        except torch.OutOfMemoryError: raise  # not the compiler's fault: eager would not fit either
-        except Exception as e:
-            self.error = f'{type(e).__name__}: {str(e)[:300]}'
-            warnings.warn(f'torch.compile failed, training the eager model instead ({self.error})')
-            return self.eager(*args, **kwargs)
-        finally: self.compile_s = time.perf_counter() - start
-
-# %% ../nbs/07_train.ipynb #c559c27a
-def compile_report(net) -> dict:
-    "What `results.json` records of compilation: whether it was asked, ran, how long its first call took, and why it fell back."
-    if not isinstance(net, CompiledOrEager): return dict(enabled=False)
-    return dict(enabled=True, compiled=net.compile_s is not None and net.error is None, compile_s=net.compile_s, error=net.error)
-
-# %% ../nbs/07_train.ipynb #697d94ad
-def compile_teacher(objective, cfg: RunConfig, device: torch.device, **compile_kw):
-    "`objective` whose separate teacher, if any, runs its forward compiled when the model is (`compile_wanted`)."
-    if objective.teacher is not None and compile_wanted(cfg, device):
-        objective.teacher.net = CompiledOrEager(objective.teacher.model, **compile_kw)
-    return objective
 
 # %% ../nbs/07_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
