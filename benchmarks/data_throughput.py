@@ -12,6 +12,7 @@ one process (workers=0, so the figure is per core) through
 Full passes of the two alternate (ours, open_clip, open_clip, ours, ...); the median pass is reported, and the median of
 the per-round ratios (robust to a drifting machine load).
 """
+
 import argparse, io, statistics, tempfile, time
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,12 +24,12 @@ from psd_clip.data import get_tokenizer, make_train_data, write_webdataset_shard
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--images', type=int, default=2000, help='JPEGs to write')
-    parser.add_argument('--size', type=int, default=256, help='side of the stored JPEGs (img2dataset --image_size 256)')
-    parser.add_argument('--shards', type=int, default=4)
-    parser.add_argument('--batch', type=int, default=128)
-    parser.add_argument('--image-size', type=int, default=224, help='side of the augmented training images')
-    parser.add_argument('--passes', type=int, default=5, help='full passes of each pipeline')
+    parser.add_argument("--images", type=int, default=2000, help="JPEGs to write")
+    parser.add_argument("--size", type=int, default=256, help="side of the stored JPEGs (img2dataset --image_size 256)")
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=224, help="side of the augmented training images")
+    parser.add_argument("--passes", type=int, default=5, help="full passes of each pipeline")
     return parser.parse_args(argv)
 
 
@@ -37,7 +38,8 @@ def photo_like(rng: np.random.Generator, size: int) -> bytes:
     coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
     image = np.asarray(Image.fromarray(coarse).resize((size, size), Image.BICUBIC), np.int16)
     image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO(); Image.fromarray(image).save(buffer, format='JPEG', quality=90)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
 
 
@@ -46,14 +48,14 @@ def write_shards(folder: Path, args) -> list[Path]:
     paths = []
     for s in range(args.shards):
         n = min(per_shard, args.images - s * per_shard)
-        pairs = [(photo_like(rng, args.size), f'a photo of thing number {s * per_shard + i} on a table') for i in range(n)]
-        paths.append(folder / f'{s:05d}.tar'); write_webdataset_shard(pairs, paths[-1], extension='jpg')
+        pairs = [(photo_like(rng, args.size), f"a photo of thing number {s * per_shard + i} on a table") for i in range(n)]
+        paths.append(folder / f"{s:05d}.tar")
+        write_webdataset_shard(pairs, paths[-1], extension="jpg")
     return paths
 
 
 def ours(folder: Path, args):
-    cfg = resolve(make_config(scale='3M', data_root=str(folder), n_train=args.images, batch_size=args.batch,
-                              image_size=args.image_size, workers=0))
+    cfg = resolve(make_config(scale="3M", data_root=str(folder), n_train=args.images, batch_size=args.batch, image_size=args.image_size, workers=0))
     data = make_train_data(cfg, get_tokenizer(77))
     return lambda: sum(len(images) for images, tokens in data.loader(0))
 
@@ -62,24 +64,48 @@ def open_clips(folder: Path, args):
     "open_clip_train's `get_wds_dataset` if it runs with the installed webdataset, else the same pipeline with webdataset's own tar reader."
     from open_clip_train.data import get_wds_dataset, filter_no_caption_or_no_image
     import webdataset as wds
-    urls = f'{folder}/{{00000..{args.shards - 1:05d}}}.tar'
-    run_args = SimpleNamespace(train_data=urls, train_num_samples=args.images, train_data_upsampling_factors=None,
-                               dataset_resampled=False, seed=0, batch_size=args.batch, workers=0, world_size=1)
-    transform, tokenizer = open_clip.image_transform(args.image_size, is_train=True), open_clip.get_tokenizer('RN50')
+
+    urls = f"{folder}/{{00000..{args.shards - 1:05d}}}.tar"
+    run_args = SimpleNamespace(
+        train_data=urls,
+        train_num_samples=args.images,
+        train_data_upsampling_factors=None,
+        dataset_resampled=False,
+        seed=0,
+        batch_size=args.batch,
+        workers=0,
+        world_size=1,
+    )
+    transform, tokenizer = open_clip.image_transform(args.image_size, is_train=True), open_clip.get_tokenizer("RN50")
+
     def theirs():
         info = get_wds_dataset(run_args, transform, is_train=True, epoch=0, floor=True, tokenizer=tokenizer)
         return sum(len(images) for images, texts in info.dataloader)
+
     def minimal():  # get_wds_dataset's stages, with wds.tarfile_to_samples for its tarfile_to_samples_nothrow
-        pipeline = wds.DataPipeline(wds.SimpleShardList(urls), wds.shuffle(2000, initial=500), wds.split_by_worker,
-                                    wds.tarfile_to_samples(), wds.shuffle(5000, initial=1000), wds.select(filter_no_caption_or_no_image),
-                                    wds.decode('pilrgb'), wds.rename(image='jpg;png;jpeg;webp', text='txt'),
-                                    wds.map_dict(image=transform, text=lambda text: tokenizer(text)[0]),
-                                    wds.to_tuple('image', 'text'), wds.batched(args.batch, partial=False))
+        pipeline = wds.DataPipeline(
+            wds.SimpleShardList(urls),
+            wds.shuffle(2000, initial=500),
+            wds.split_by_worker,
+            wds.tarfile_to_samples(),
+            wds.shuffle(5000, initial=1000),
+            wds.select(filter_no_caption_or_no_image),
+            wds.decode("pilrgb"),
+            wds.rename(image="jpg;png;jpeg;webp", text="txt"),
+            wds.map_dict(image=transform, text=lambda text: tokenizer(text)[0]),
+            wds.to_tuple("image", "text"),
+            wds.batched(args.batch, partial=False),
+        )
         return sum(len(images) for images, texts in pipeline)
-    try: theirs(); return theirs, 'open_clip_train.data.get_wds_dataset'
+
+    try:
+        theirs()
+        return theirs, "open_clip_train.data.get_wds_dataset"
     except Exception as e:
-        return minimal, (f'open_clip_train.data.get_wds_dataset fails with webdataset {wds.__version__} ({type(e).__name__}: {e}), '
-                         'so: its pipeline rebuilt with wds.tarfile_to_samples and open_clip.image_transform')
+        return minimal, (
+            f"open_clip_train.data.get_wds_dataset fails with webdataset {wds.__version__} ({type(e).__name__}: {e}), "
+            "so: its pipeline rebuilt with wds.tarfile_to_samples and open_clip.image_transform"
+        )
 
 
 def main(argv=None):
@@ -88,22 +114,28 @@ def main(argv=None):
         folder = Path(tmp)
         shards = write_shards(folder, args)
         kb = sum(p.stat().st_size for p in shards) / args.images / 1024
-        print(f"torch {torch.__version__}, open_clip {open_clip.__version__}, threads {torch.get_num_threads()}, workers 0 (one core); "
-              f"{args.images} JPEGs of {args.size} px (~{kb:.0f} KB each incl. tar overhead) in {args.shards} shards, "
-              f"batch {args.batch}, crop to {args.image_size}")
+        print(
+            f"torch {torch.__version__}, open_clip {open_clip.__version__}, threads {torch.get_num_threads()}, workers 0 (one core); "
+            f"{args.images} JPEGs of {args.size} px (~{kb:.0f} KB each incl. tar overhead) in {args.shards} shards, "
+            f"batch {args.batch}, crop to {args.image_size}"
+        )
         theirs, which = open_clips(folder, args)
         print(f"open_clip pipeline: {which}")
-        pipelines, rates = {'psd_clip': ours(folder, args), 'open_clip': theirs}, {'psd_clip': [], 'open_clip': []}
+        pipelines, rates = {"psd_clip": ours(folder, args), "open_clip": theirs}, {"psd_clip": [], "open_clip": []}
         for p in range(args.passes):
-            for name in (list(pipelines) if p % 2 == 0 else reversed(list(pipelines))):
-                start = time.perf_counter(); n = pipelines[name](); seconds = time.perf_counter() - start
+            for name in list(pipelines) if p % 2 == 0 else reversed(list(pipelines)):
+                start = time.perf_counter()
+                n = pipelines[name]()
+                seconds = time.perf_counter() - start
                 rates[name].append(n / seconds)
                 print(f"pass {p} {name:10s} {n} samples in {seconds:.1f}s: {n / seconds:.0f} samples/s", flush=True)
         median = {name: statistics.median(r) for name, r in rates.items()}
-        for name, r in median.items(): print(f"{name:10s} median {r:.0f} samples/s per core")
-        paired = statistics.median(a / b for a, b in zip(rates['psd_clip'], rates['open_clip']))  # the two passes of a round run back to back
+        for name, r in median.items():
+            print(f"{name:10s} median {r:.0f} samples/s per core")
+        paired = statistics.median(a / b for a, b in zip(rates["psd_clip"], rates["open_clip"]))  # the two passes of a round run back to back
         print(f"psd_clip / open_clip throughput: {median['psd_clip'] / median['open_clip']:.3f}x of the medians, {paired:.3f}x median of per-round ratios")
         return median
 
 
-if __name__ == '__main__': main()
+if __name__ == "__main__":
+    main()

@@ -11,107 +11,172 @@ Sections, in order, each skipped (and said so) once the time budget is spent:
  3. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
  4. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
 """
+
 import argparse, json, os, sys, time
 from pathlib import Path
 import torch
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
 from psd_clip.train import StopAtCB, train
 
-STEP_VARIANTS = ['open_clip', 'clip', 'clip_again', 'psd_self_rows', 'psd_ema_subset', 'psd_snapshot_subset']
+STEP_VARIANTS = ["open_clip", "clip", "clip_again", "psd_self_rows", "psd_ema_subset", "psd_snapshot_subset"]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--dry-run', action='store_true', help='CPU: tiny presets, small batches, few repeats')
-    parser.add_argument('--budget-s', type=float, default=330, help='start no new section after this many seconds')
-    parser.add_argument('--peak-tflops', type=float, default=None, help='device peak for MFU; default: H100 989, H200 989 (bf16 dense)')
-    parser.add_argument('--sections', nargs='+', default=['step', 'resume', 'mfu', 'matrix'])
+    parser.add_argument("--dry-run", action="store_true", help="CPU: tiny presets, small batches, few repeats")
+    parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
+    parser.add_argument("--sections", nargs="+", default=["step", "resume", "mfu", "matrix"])
     return parser.parse_args(argv)
 
 
 def timed_section(name, out, start, budget, fn):
-    if time.time() - start > budget: out[name] = 'skipped: time budget spent'; print(name, out[name], flush=True); return
+    if time.time() - start > budget:
+        out[name] = "skipped: time budget spent"
+        print(name, out[name], flush=True)
+        return
     t = time.time()
-    try: out[name] = fn()
-    except Exception as e: out[name] = f'failed: {type(e).__name__}: {str(e)[:400]}'
-    print(f'== {name} done in {time.time() - t:.0f}s', flush=True)
+    try:
+        out[name] = fn()
+    except Exception as e:
+        out[name] = f"failed: {type(e).__name__}: {str(e)[:400]}"
+    print(f"== {name} done in {time.time() - t:.0f}s", flush=True)
 
 
 def step_section(dry, peak):
-    argv = (['--arch', 'psd-tiny-cnn', 'psd-tiny-vit', '--batch', '32', '--repeats', '3', '--warmup', '1'] if dry else
-            ['--arch', 'RN50', 'ViT-B-32', '--batch', '256', '--repeats', '10', '--warmup', '3', '--device', 'cuda'])
-    results = svo.main([*argv, '--variants', *STEP_VARIANTS, *(['--peak-tflops', str(peak)] if peak else [])])
-    return {r['arch']: r for r in results}
+    argv = (
+        ["--arch", "psd-tiny-cnn", "psd-tiny-vit", "--batch", "32", "--repeats", "3", "--warmup", "1"]
+        if dry
+        else ["--arch", "RN50", "ViT-B-32", "--batch", "256", "--repeats", "10", "--warmup", "3", "--device", "cuda"]
+    )
+    results = svo.main([*argv, "--variants", *STEP_VARIANTS, *(["--peak-tflops", str(peak)] if peak else [])])
+    return {r["arch"]: r for r in results}
 
 
 def mfu_section(dry, peak, deadline):
     "Our CLIP step at growing batches until one does not fit (or the time is up: each new batch size compiles again)."
     found = {}
-    for arch in (['psd-tiny-cnn', 'psd-tiny-vit'] if dry else ['ViT-B-32', 'RN50']):
-        for batch in ([64, 128] if dry else [512, 1024]):
-            if time.time() > deadline: found.setdefault(arch, {})['skipped_at'] = batch; break
+    for arch in ["psd-tiny-cnn", "psd-tiny-vit"] if dry else ["ViT-B-32", "RN50"]:
+        for batch in [64, 128] if dry else [512, 1024]:
+            if time.time() > deadline:
+                found.setdefault(arch, {})["skipped_at"] = batch
+                break
             try:
-                argv = ['--arch', arch, '--batch', str(batch), '--variants', 'clip', '--repeats', '2' if dry else '6', '--warmup', '1' if dry else '3']
-                r = svo.main([*argv, *([] if dry else ['--device', 'cuda']), *(['--peak-tflops', str(peak)] if peak else [])])[0]
-                found[arch] = dict(batch=batch, **r['variants']['clip'])
-            except torch.OutOfMemoryError: found.setdefault(arch, {})['oom_at'] = batch; break
-            finally: torch._dynamo.reset(); torch.cuda.empty_cache() if torch.cuda.is_available() else None
+                argv = ["--arch", arch, "--batch", str(batch), "--variants", "clip", "--repeats", "2" if dry else "6", "--warmup", "1" if dry else "3"]
+                r = svo.main([*argv, *([] if dry else ["--device", "cuda"]), *(["--peak-tflops", str(peak)] if peak else [])])[0]
+                found[arch] = dict(batch=batch, **r["variants"]["clip"])
+            except torch.OutOfMemoryError:
+                found.setdefault(arch, {})["oom_at"] = batch
+                break
+            finally:
+                torch._dynamo.reset()
+                torch.cuda.empty_cache() if torch.cuda.is_available() else None
     return found
 
 
 def resume_section(dry, root: Path):
     "Losses of an uninterrupted run against a run stopped at step 5 and resumed."
-    base = dict(scale='tiny', n_train=512 if dry else 4096, batch_size=64 if dry else 256, epochs=2, eval_suite='none', log_every=1,
-                ckpt_every=1000, warmup_steps=4, teacher='ema', with_emoji=False)
-    train(make_config(**base, out_dir=str(root / 'straight')))
-    train(make_config(**base, out_dir=str(root / 'stopped')), callbacks=[StopAtCB(5)])
-    resumed = train(make_config(**base, out_dir=str(root / 'stopped'), resume='latest'))
-    rows = lambda d: [json.loads(l) for l in (root / d / 'metrics.jsonl').read_text().splitlines()]
-    pairs = list(zip(rows('straight'), rows('stopped')))
-    diff = max(abs(a['contrastive_loss'] - b['contrastive_loss']) for a, b in pairs)
-    return dict(steps=len(pairs), max_loss_diff=diff, bitwise=diff == 0.0, compile=resumed['compile'], device=resumed['device'])
+    base = dict(
+        scale="tiny",
+        n_train=512 if dry else 4096,
+        batch_size=64 if dry else 256,
+        epochs=2,
+        eval_suite="none",
+        log_every=1,
+        ckpt_every=1000,
+        warmup_steps=4,
+        teacher="ema",
+        with_emoji=False,
+    )
+    train(make_config(**base, out_dir=str(root / "straight")))
+    train(make_config(**base, out_dir=str(root / "stopped")), callbacks=[StopAtCB(5)])
+    resumed = train(make_config(**base, out_dir=str(root / "stopped"), resume="latest"))
+    rows = lambda d: [json.loads(l) for l in (root / d / "metrics.jsonl").read_text().splitlines()]
+    pairs = list(zip(rows("straight"), rows("stopped")))
+    diff = max(abs(a["contrastive_loss"] - b["contrastive_loss"]) for a, b in pairs)
+    return dict(steps=len(pairs), max_loss_diff=diff, bitwise=diff == 0.0, compile=resumed["compile"], device=resumed["device"])
 
 
 def matrix_section(dry, root: Path, deadline):
-    base = dict(scale='tiny', n_train=256 if dry else 4096, batch_size=32 if dry else 256, epochs=1 if dry else 2, eval_suite='none',
-                log_every=4, ckpt_every=1000, warmup_steps=4, with_emoji=False)
+    base = dict(
+        scale="tiny",
+        n_train=256 if dry else 4096,
+        batch_size=32 if dry else 256,
+        epochs=1 if dry else 2,
+        eval_suite="none",
+        log_every=4,
+        ckpt_every=1000,
+        warmup_steps=4,
+        with_emoji=False,
+    )
     out = {}
-    for name, kw in [('bf16', {}), ('fp16', dict(precision='fp16')), ('fp32', dict(precision='fp32')), ('no_compile', dict(compile=False)),
-                     ('channels_last_gradckpt', dict(channels_last=True, grad_checkpointing=True)), ('vit', dict(arch='psd-tiny-vit')),
-                     ('ema_fp16', dict(teacher='ema', precision='fp16')), ('snapshot_subset', dict(teacher='snapshot', soft_block='subset')),
-                     ('albef', dict(method='albef'))]:
-        if dry and name in ('bf16', 'fp16'): continue  # CPU autocast: not what this checks
-        if time.time() > deadline: out[name] = 'skipped: time budget spent'; continue
+    for name, kw in [
+        ("bf16", {}),
+        ("fp16", dict(precision="fp16")),
+        ("fp32", dict(precision="fp32")),
+        ("no_compile", dict(compile=False)),
+        ("channels_last_gradckpt", dict(channels_last=True, grad_checkpointing=True)),
+        ("vit", dict(arch="psd-tiny-vit")),
+        ("ema_fp16", dict(teacher="ema", precision="fp16")),
+        ("snapshot_subset", dict(teacher="snapshot", soft_block="subset")),
+        ("albef", dict(method="albef")),
+    ]:
+        if dry and name in ("bf16", "fp16"):
+            continue  # CPU autocast: not what this checks
+        if time.time() > deadline:
+            out[name] = "skipped: time budget spent"
+            continue
         t = time.time()
         try:
-            r = train(make_config(**{**base, **kw, 'out_dir': str(root / name)}))
-            m = r['final_metrics']
-            out[name] = dict(wall_s=round(time.time() - t, 1), steps=r['steps'], loss=m.get('contrastive_loss'), sps=round(m['samples_per_s']),
-                             skipped=r['skipped_steps'], compile=r['compile'], status=r['status'])
-        except Exception as e: out[name] = f'{type(e).__name__}: {str(e)[:300]}'
+            r = train(make_config(**{**base, **kw, "out_dir": str(root / name)}))
+            m = r["final_metrics"]
+            out[name] = dict(
+                wall_s=round(time.time() - t, 1),
+                steps=r["steps"],
+                loss=m.get("contrastive_loss"),
+                sps=round(m["samples_per_s"]),
+                skipped=r["skipped_steps"],
+                compile=r["compile"],
+                status=r["status"],
+            )
+        except Exception as e:
+            out[name] = f"{type(e).__name__}: {str(e)[:300]}"
         print(name, out[name], flush=True)
     return out
 
 
 def main(argv=None):
     args, start = parse_args(argv), time.time()
-    out_dir = Path(os.environ.get('OUT', '/tmp/gout')); out_dir.mkdir(parents=True, exist_ok=True)
-    runs = Path(os.environ.get('RUNS', '/tmp/g')); runs.mkdir(parents=True, exist_ok=True)
-    if not args.dry_run and not torch.cuda.is_available(): sys.exit('No GPU: run with --dry-run on a CPU')
+    out_dir = Path(os.environ.get("OUT", "/tmp/gout"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = Path(os.environ.get("RUNS", "/tmp/g"))
+    runs.mkdir(parents=True, exist_ok=True)
+    if not args.dry_run and not torch.cuda.is_available():
+        sys.exit("No GPU: run with --dry-run on a CPU")
     peak = args.peak_tflops or (None if args.dry_run else 989.0)  # H100 SXM / H200: 989 TFLOP/s dense bf16
-    out = {'torch': torch.__version__, 'gpu': torch.cuda.get_device_name() if torch.cuda.is_available() else 'none',
-           'dry_run': args.dry_run, 'peak_tflops': peak}
-    sections = dict(step=lambda: step_section(args.dry_run, peak), mfu=lambda: mfu_section(args.dry_run, peak, start + args.budget_s),
-                    resume=lambda: resume_section(args.dry_run, runs / 'resume'), matrix=lambda: matrix_section(args.dry_run, runs / 'matrix', start + args.budget_s))
+    out = {
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
+        "dry_run": args.dry_run,
+        "peak_tflops": peak,
+    }
+    sections = dict(
+        step=lambda: step_section(args.dry_run, peak),
+        mfu=lambda: mfu_section(args.dry_run, peak, start + args.budget_s),
+        resume=lambda: resume_section(args.dry_run, runs / "resume"),
+        matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + args.budget_s),
+    )
     for name in args.sections:
         timed_section(name, out, start, args.budget_s, sections[name])
         torch._dynamo.reset()  # drop the compiled graphs (and the models they hold) of the section
-    out['wall_s'] = round(time.time() - start)
-    (out_dir / 'gpu.json').write_text(json.dumps(out, indent=1, default=str))
-    print(json.dumps({k: v for k, v in out.items() if k not in ('step', 'mfu')}, indent=1, default=str))
+    out["wall_s"] = round(time.time() - start)
+    (out_dir / "gpu.json").write_text(json.dumps(out, indent=1, default=str))
+    print(json.dumps({k: v for k, v in out.items() if k not in ("step", "mfu")}, indent=1, default=str))
     return out
 
 
-if __name__ == '__main__': main()
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #7c69a9b1
 from __future__ import annotations
-import csv, io, itertools, json, math, warnings
+import csv, itertools, json, math, warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -191,7 +191,8 @@ def write_webdataset_shard(pairs: list[tuple[bytes, str]], path, extension: str 
 DATA_SOURCES = {
     'CC3M': ('the Conceptual Captions 3M training TSV (https://ai.google.com/research/ConceptualCaptions/download); add the header "caption\\turl"', 'tsv'),
     'CC12M': ('cc12m.tsv (https://storage.googleapis.com/conceptual_12m/cc12m.tsv); add the header "url\\tcaption"', 'tsv'),
-    'YFCC15M': ("the YFCC15M url/caption list (OpenAI's subset of YFCC100M, https://github.com/openai/CLIP/blob/main/data/yfcc100m.md, joined with the YFCC100M metadata)", 'parquet')}
+    'YFCC15M': ("the YFCC15M url/caption list (OpenAI's subset of YFCC100M, https://github.com/openai/CLIP/blob/main/data/yfcc100m.md,"
+                " joined with the YFCC100M metadata)", 'parquet')}
 
 def check_data_root(cfg: RunConfig) -> list[Path]:
     "The sorted webdataset shards of a web scale's `cfg.data_root` (none for embedded scales); missing data is a clear error."

@@ -99,7 +99,7 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
              own: dict | None = None, # suite 'own': `evaluate_own`'s zeroshot=, retrieval=, templates=, caption_separator=
             ) -> dict[str, float]:
     "Every metric of `suite`, as flat 'task/dataset/metric' keys; forward passes are split across ranks."
-    if suite not in MINI_SUITES + ['own'] and suite not in SUITES: raise ValueError(f"Unknown suite {suite!r}: choose one of {MINI_SUITES + ['own'] + list(SUITES)}")
+    if suite not in [*MINI_SUITES, 'own', *SUITES]: raise ValueError(f"Unknown suite {suite!r}: choose one of {[*MINI_SUITES, 'own', *SUITES]}")
     enc = Encoder(model, tokenizer, device, rank, world_size, batch_size)
     was_training = model.training
     model.eval().to(enc.device)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #e7a14d26
 from __future__ import annotations
-import dataclasses, hashlib, json, os, platform, subprocess, sys, time
+import dataclasses, hashlib, json, os, platform, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch

@@ -10,7 +10,7 @@ import numpy as np, torch, torch.nn.functional as F
 import torch.distributed as dist
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from .core import DATA_DIR
-from .world import CLASS_NAMES, CLASS_SYNONYMS, COLOURS, EVAL_SYNONYMS, EVAL_TEMPLATES
+from .world import CLASS_NAMES, CLASS_SYNONYMS, EVAL_SYNONYMS, EVAL_TEMPLATES
 from .world import load_embedded, make_scenes, with_article
 from .items import COLOUR_NAMES, PALETTE, PROMPT_TEMPLATES, draw_items, item_caption
 from .data import image_transform

