@@ -90,7 +90,8 @@ class RunConfig:
     soft_block: str = 'rows'  # PSD: subset 'rows' against the whole batch, or only the 'subset' x subset block
     label_smoothing: float = 0.1  # uniform label smoothing baseline (ALIGN uses 0.1)
     albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch
-    seed: int = 0
+    seed: int = 0  # initialization, data order and augmentation
+    data_seed: int = 0  # embedded worlds: which pairs are drawn (fixed, so every arm and seed trains on the same data)
     regime: str = 'rich'  # embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)
     precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
     compile: bool | None = None  # torch.compile the model; None: on for CUDA, off on CPU (falls back to eager if compiling fails)

@@ -235,11 +235,12 @@ def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
 def embedded_pairs(cfg: RunConfig) -> tuple[torch.Tensor, list[str], list[str]]:
     "The embedded world's training images (uint8 [n, 3, S, S]), captions and noise flags, Twemoji pairs appended."
     make, rates = (make_items, DEFAULT_ITEM_NOISE) if get_scale(cfg.scale).dataset == 'items' else (make_scenes, DEFAULT_NOISE)
-    pairs = make(cfg.n_train, 'train', seed=cfg.seed, image_size=cfg.image_size, noise={k: r * cfg.noise_scale for k, r in rates.items()})
+    noise = {k: r * cfg.noise_scale for k, r in rates.items()}
+    pairs = make(cfg.n_train, 'train', seed=cfg.data_seed, image_size=cfg.image_size, noise=noise)
     images, captions, noise = [torch.from_numpy(pairs.images).permute(0, 3, 1, 2)], list(pairs.captions), list(pairs.noise)
     if cfg.with_emoji:
         emoji_images, emoji_captions = emoji_pairs('twitter')
-        emoji = torch.from_numpy(emoji_images).permute(0, 3, 1, 2)
+        emoji = torch.from_numpy(emoji_images.copy()).permute(0, 3, 1, 2)  # a copy: the cached array is read-only
         if emoji.shape[-1] != cfg.image_size:
             emoji = F.interpolate(emoji.float(), size=cfg.image_size, mode='bilinear', antialias=True).round().clamp(0, 255).byte()
         images.append(emoji); captions += emoji_captions; noise += ['emoji'] * len(emoji_captions)
@@ -291,7 +292,9 @@ def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
     if held[-1] < n_pairs:
         import warnings
         warnings.warn(f"The {len(shards)} shards in {Path(shards[0]).parent} hold {held[-1]} pairs, fewer than n_train={n_pairs}: training on {held[-1]}")
-    keep = min(int(np.searchsorted(held, n_pairs)) + 1, len(shards))
+    if not all(Path(s).with_name(Path(s).stem + '_stats.json').exists() for s in shards):
+        return list(shards), int(min(n_pairs, held[-1]))  # shards made without img2dataset: the stream reads them all
+    keep = min(int(np.searchsorted(held, n_pairs)) + 1, len(shards))  # a subset scale: the first shards that hold it
     return list(shards[:keep]), int(min(n_pairs, held[keep - 1]))
 
 # %% ../nbs/02_data.ipynb #a2f2caea

@@ -24,7 +24,7 @@ def _worker(rank, port, out_dir):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE, timeout=datetime.timedelta(seconds=60))
     from psd_clip.metrics import Encoder, encode_images, encode_texts, zeroshot_classifier, retrieval_recall
-    from psd_clip.model import create_model
+    from psd_clip.model import create_model, model_context_length
     from psd_clip.data import get_tokenizer
 
     torch.manual_seed(0)
@@ -32,7 +32,7 @@ def _worker(rank, port, out_dir):
     images = np.random.default_rng(0).integers(0, 256, (7, 48, 48, 3), dtype=np.uint8)
     texts = ["a red sneaker", "a blue 7", "a bag", "an 8 on the left", "a small coat"]
     to_tensor = lambda a: torch.from_numpy(a).permute(2, 0, 1).float() / 255
-    split, single = (Encoder(model, get_tokenizer(32), "cpu", r, w, batch_size=2) for r, w in ((rank, WORLD_SIZE), (0, 1)))
+    split, single = (Encoder(model, get_tokenizer(model_context_length("psd-tiny-cnn")), "cpu", r, w, batch_size=2) for r, w in ((rank, WORLD_SIZE), (0, 1)))
     diffs = {}
     for name, run in {
         "images7": lambda e: encode_images(e, images, to_tensor),

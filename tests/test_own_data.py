@@ -133,7 +133,7 @@ def test_torchrun_ranks_share_each_batch(tmp_path):
     )
     train(config("one"))
     two = subprocess.run(
-        torchrun_command(config("two", n_gpus=2)),
+        torchrun_command(config("two", n_gpus=2, device="cpu")),
         env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT_ROOT)},
         timeout=300,
         capture_output=True,
