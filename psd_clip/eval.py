@@ -16,11 +16,11 @@ from .checkpoint import load_model
 from .benchmarks import BENCHMARKS, IMAGENET_TRENDS, SUITES, BenchmarkData, load_benchmark
 from .metrics import Encoder, classification_metrics, effective_robustness, encode_images, encode_texts
 from .metrics import linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
-from .mini import evaluate_mini
+from .mini import MINI_SUITES, evaluate_mini
 from .own_eval import evaluate_own
 
 # %% auto #0
-__all__ = ['MINI_SUITES', 'evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
+__all__ = ['evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/11_eval.ipynb #f09a9332
 def _image_size(model) -> int:
@@ -87,8 +87,6 @@ def evaluate_benchmarks(enc: Encoder, names: Sequence[str], # keys of `BENCHMARK
     return metrics
 
 # %% ../nbs/11_eval.ipynb #33831f75
-MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
-
 def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer (list[str] -> LongTensor)
              suite: str = 'mini', # 'mini' (embedded data) or a key of `SUITES`
              device=None, rank: int = 0, world_size: int = 1, # under torchrun: this process's rank and the count

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
 from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
-from .mini import MINI_VERSION
+from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
 __all__ = ['NOT_IN_KEY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation', 'reevaluate',
@@ -46,7 +46,7 @@ def _env(threads: int) -> dict:
 def stale_evaluation(results: dict) -> bool:
     "Whether a finished run was evaluated by an older version of the miniature suite."
     suite = results['config']['eval_suite']
-    return suite in ('mini', 'mini_scenes') and results.get('eval_version') != MINI_VERSION
+    return suite in MINI_SUITES and results.get('eval_version') != MINI_VERSION
 
 def reevaluate(run_dir: Path, threads: int = 1) -> dict:
     "Evaluate a finished run's model_final.pt again with the current suite, and update its results.json."

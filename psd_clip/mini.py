@@ -18,9 +18,9 @@ from .metrics import Encoder, Trend, classification_metrics, effective_robustnes
 from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
 
 # %% auto #0
-__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images', 'small_cnn',
-           'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies', 'fashion_trends',
-           'item_retrieval_sets', 'mini_datasets', 'evaluate_mini']
+__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_SUITES', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images',
+           'small_cnn', 'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies',
+           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'evaluate_mini']
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
@@ -118,6 +118,7 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
                          source=f'{len(models)} small CNNs trained on Fashion-MNIST glyphs') for s in FASHION_SHIFTS}
 
 # %% ../nbs/10_mini.ipynb #72949778
+MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
 MINI_VERSION = 2  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
 RETRIEVAL_DRAWS = 15  # item retrieval: one image per class × colour (160-way), drawn this many times
 

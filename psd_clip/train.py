@@ -337,8 +337,8 @@ def _json_value(x):
 
 def _eval_version(suite: str) -> int | None:
     "The miniature suite's version, recorded so that cached runs can tell a stale evaluation."
-    from psd_clip.mini import MINI_VERSION
-    return MINI_VERSION if suite in ('mini', 'mini_scenes') else None
+    from psd_clip.mini import MINI_SUITES, MINI_VERSION
+    return MINI_VERSION if suite in MINI_SUITES else None
 
 def finish(t: Trainer, start: float) -> dict:
     "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
