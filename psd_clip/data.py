@@ -290,7 +290,6 @@ def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
     from psd_clip.sources import shard_pair_counts  # sources builds on this module
     held = np.cumsum(shard_pair_counts(shards))
     if held[-1] < n_pairs:
-        import warnings
         warnings.warn(f"The {len(shards)} shards in {Path(shards[0]).parent} hold {held[-1]} pairs, fewer than n_train={n_pairs}: training on {held[-1]}")
     if not all(Path(s).with_name(Path(s).stem + '_stats.json').exists() for s in shards):
         return list(shards), int(min(n_pairs, held[-1]))  # shards made without img2dataset: the stream reads them all
