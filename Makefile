@@ -32,7 +32,7 @@ lint: venv
 ## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached).
 paper: venv
 	mkdir -p runs/paper
-	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
+	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar --log-output $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
 
 ## README.md's method section is written from nbs/index.ipynb.
 readme: venv

@@ -11,8 +11,8 @@ import numpy as np, torch
 
 # %% auto #0
 __all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'PROJECT_ROOT', 'DATA_DIR',
-           'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'resolve', 'config_parser',
-           'config_argv', 'seed_everything', 'pick_device', 'autocast_dtype']
+           'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'same_steps_epochs',
+           'resolve', 'config_parser', 'config_argv', 'seed_everything', 'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ class RunConfig:
     nan_patience: int = 5  # consecutive non-finite losses that stop the run
     eval_suite: str = 'mini'  # evaluation suite run at the end ('none' to skip)
     noise_scale: float = 1.0  # embedded data: multiplies every caption-noise rate (0 = clean captions)
+    noise_types: str = 'all'  # embedded data: the caption-noise types kept, comma-separated; 'all' keeps every one
     with_emoji: bool = True  # embedded data: add the Twemoji pairs (CLDR name and keywords) to the training set
     device: str = 'auto'  # auto: the GPUs if any, else one CPU process; 'cpu' runs n_gpus CPU processes (gloo); 'cuda'
     force_resume: bool = False  # resume even if the checkpoint's run had other settings; the differences go in results.json
@@ -170,11 +171,15 @@ _FROM_SCALE = ('arch', 'epochs', 'batch_size', 'lr', 'warmup_steps', 'n_train', 
 
 EMOJI_PAIRS = 1_911  # the Twemoji pairs `with_emoji` adds to an embedded world's training pairs (checked in 01_world)
 
+def same_steps_epochs(scale: Scale, n_pairs: int, extra: int = 0) -> int:
+    "Epochs over `n_pairs` (plus `extra` pairs riding along) that make as many steps as the scale's own recipe."
+    return max(1, round(scale.epochs * (scale.n_train + extra) / (n_pairs + extra)))
+
 def _regime_recipe(scale: Scale, regime: str, extra: int = 0) -> dict:
     "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many samples (`extra` pairs ride along)."
     if regime == 'rich': return dict(n_train=scale.n_train, epochs=scale.epochs)
     if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
-    return dict(n_train=scale.memorize_pairs, epochs=round(scale.epochs * (scale.n_train + extra) / (scale.memorize_pairs + extra)))
+    return dict(n_train=scale.memorize_pairs, epochs=same_steps_epochs(scale, scale.memorize_pairs, extra))
 
 def resolve(cfg: RunConfig) -> RunConfig:
     "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."

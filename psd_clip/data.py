@@ -25,8 +25,8 @@ from .items import DEFAULT_ITEM_NOISE, make_items
 # %% auto #0
 __all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_tokenizer', 'ImageTransform', 'image_transform',
            'PairDataset', 'decode_pair', 'sample_image_caption', 'webdataset_samples', 'read_webdataset',
-           'read_hf_dataset', 'read_csv', 'write_webdataset_shard', 'check_data_root', 'TrainData', 'embedded_pairs',
-           'shifted_batch', 'shuffled', 'select_shards', 'make_train_data']
+           'read_hf_dataset', 'read_csv', 'write_webdataset_shard', 'check_data_root', 'TrainData', 'noise_rates',
+           'embedded_world', 'embedded_pairs', 'shifted_batch', 'shuffled', 'select_shards', 'make_train_data']
 
 # %% ../nbs/02_data.ipynb #6b445882
 @lru_cache(maxsize=None)
@@ -232,11 +232,22 @@ def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
     return cfg.batch_size // world_size
 
 # %% ../nbs/02_data.ipynb #a28aba99
+def noise_rates(cfg: RunConfig) -> dict[str, float]:
+    "The caption-noise rate of each type `cfg` keeps: the embedded world's default rate times `noise_scale`."
+    rates = DEFAULT_ITEM_NOISE if get_scale(cfg.scale).dataset == 'items' else DEFAULT_NOISE
+    kept = list(rates) if cfg.noise_types == 'all' else cfg.noise_types.split(',')
+    if unknown := [k for k in kept if k not in rates]:
+        raise ValueError(f"noise_types={cfg.noise_types!r}: {unknown} are not noise types of this world; choose from {list(rates)} or 'all'")
+    return {k: rates[k] * cfg.noise_scale for k in kept}
+
+def embedded_world(cfg: RunConfig):
+    "The embedded world's training pairs `cfg` describes (`ItemPairs` or `ScenePairs`, with their ground truth)."
+    make = make_items if get_scale(cfg.scale).dataset == 'items' else make_scenes
+    return make(cfg.n_train, 'train', seed=cfg.data_seed, image_size=cfg.image_size, noise=noise_rates(cfg))
+
 def embedded_pairs(cfg: RunConfig) -> tuple[torch.Tensor, list[str], list[str]]:
     "The embedded world's training images (uint8 [n, 3, S, S]), captions and noise flags, Twemoji pairs appended."
-    make, rates = (make_items, DEFAULT_ITEM_NOISE) if get_scale(cfg.scale).dataset == 'items' else (make_scenes, DEFAULT_NOISE)
-    noise = {k: r * cfg.noise_scale for k, r in rates.items()}
-    pairs = make(cfg.n_train, 'train', seed=cfg.data_seed, image_size=cfg.image_size, noise=noise)
+    pairs = embedded_world(cfg)
     images, captions, noise = [torch.from_numpy(pairs.images).permute(0, 3, 1, 2)], list(pairs.captions), list(pairs.noise)
     if cfg.with_emoji:
         emoji_images, emoji_captions = emoji_pairs('twitter')

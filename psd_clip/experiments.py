@@ -12,16 +12,18 @@ from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
 from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
-__all__ = ['NOT_IN_KEY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation', 'reevaluate',
-           'run_one', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
+__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation',
+           'reevaluate', 'run_one', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
               'nan_patience', 'max_damaged_shard_fraction')  # how, not what, is trained
+# PSD's first defaults: keys compare against these, so choosing new defaults from an ablation renames no finished run
+KEY_BASELINE = dict(teacher='self', teacher_temperature=None, alpha_max=0.5, alpha_schedule='steps', subset_fraction=0.5, soft_block='rows')
 
 def run_key(overrides: dict) -> str:
     "12 hex digits naming the run that `overrides` of `RunConfig` describe."
-    cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig())
+    cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig()) | KEY_BASELINE
     # settings at their defaults stay out of the key, so a new RunConfig field does not orphan the runs made before it
     what = {k: v for k, v in sorted(cfg.items()) if k not in NOT_IN_KEY and v != defaults[k]}
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
@@ -82,16 +84,17 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
             jobs: int | None = None, # parallel runs; None = `default_jobs()`
             threads: int = 1, # CPU threads per run
            ) -> list[dict]:
-    "The results of every run, in order; runs already finished under `root` are reused."
+    "The results of every run, in order; runs already finished under `root` are reused, and a run asked for twice trains once."
     from tqdm.auto import tqdm
-    results, failures = [None] * len(runs), []
+    unique = {run_key(r): r for r in runs}  # two processes must never train into one folder
+    results, failures = {}, []
     with ThreadPoolExecutor(jobs or default_jobs()) as pool:
-        futures = {pool.submit(run_one, r, Path(root), threads): i for i, r in enumerate(runs)}
-        for future in tqdm(as_completed(futures), total=len(runs), desc='runs'):
+        futures = {pool.submit(run_one, r, Path(root), threads): key for key, r in unique.items()}
+        for future in tqdm(as_completed(futures), total=len(futures), desc='runs'):
             try: results[futures[future]] = future.result()
             except RuntimeError as e: failures.append(str(e))
-    if failures: raise RuntimeError(f"{len(failures)} of {len(runs)} runs failed:\n\n" + '\n\n'.join(failures))
-    return results
+    if failures: raise RuntimeError(f"{len(failures)} of {len(unique)} runs failed:\n\n" + '\n\n'.join(failures))
+    return [{**results[run_key(r)], 'overrides': r} for r in runs]
 
 # %% ../nbs/12_experiments.ipynb #94987384
 def seed_summary(values: list[float]) -> dict:
@@ -113,6 +116,7 @@ def machine() -> str:
 
 # %% ../nbs/12_experiments.ipynb #0b70d25a
 METHOD_SETTINGS = {  # the methods every comparison names, as RunConfig overrides
-    'clip': dict(method='clip'), 'psd_self': dict(method='psd', teacher='self'), 'psd_ema': dict(method='psd', teacher='ema'),
+    'clip': dict(method='clip'), 'psd': dict(method='psd'),  # PSD with the kit's defaults, as the ablation chose them
+    'psd_self': dict(method='psd', teacher='self'), 'psd_ema': dict(method='psd', teacher='ema'),
     'psd_snapshot': dict(method='psd', teacher='snapshot'), 'label_smoothing': dict(method='label_smoothing'),
     'albef': dict(method='albef')}

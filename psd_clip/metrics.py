@@ -13,8 +13,8 @@ from .distributed import gather_rows, shard
 
 # %% auto #0
 __all__ = ['target_rank', 'topk_accuracy', 'mean_per_class_recall', 'classification_metrics', 'retrieval_recall', 'logit',
-           'expit', 'Trend', 'fit_trend', 'effective_robustness', 'Encoder', 'encode_images', 'encode_texts',
-           'zeroshot_classifier', 'zeroshot_logits', 'linear_probe']
+           'expit', 'Trend', 'fit_trend', 'trend_segment', 'effective_robustness', 'Encoder', 'encode_images',
+           'encode_texts', 'zeroshot_classifier', 'zeroshot_logits', 'linear_probe']
 
 # %% ../nbs/08_metrics.ipynb #6931bb93
 def target_rank(scores: torch.Tensor, # [n, m] score of each of m candidates for n queries
@@ -106,7 +106,7 @@ def fit_trend(id_accs: Sequence[float], # in-distribution accuracies of the refe
     slope, intercept = np.polyfit(logit(id_accs), logit(shift_accs), 1)
     return Trend(float(slope), float(intercept), source=source)
 
-def _segment(trend: Trend | Sequence[Trend], id_acc: float) -> Trend:
+def trend_segment(trend: Trend | Sequence[Trend], id_acc: float) -> Trend:
     "The segment of a (possibly piecewise) trend that covers `id_acc`."
     segments = [trend] if isinstance(trend, Trend) else sorted(trend, key=lambda t: t.upto)
     return next((t for t in segments if id_acc <= t.upto), segments[-1])
@@ -116,7 +116,7 @@ def effective_robustness(id_acc: float, # the model's in-distribution accuracy
                          trend: Trend | Sequence[Trend], # the reference line (or its segments)
                         ) -> float:
     "Shift accuracy above what the reference models' trend predicts at the same in-distribution accuracy."
-    return shift_acc - _segment(trend, id_acc).predict(id_acc)
+    return shift_acc - trend_segment(trend, id_acc).predict(id_acc)
 
 # %% ../nbs/08_metrics.ipynb #e99f7053
 class _Mapped(torch.utils.data.Dataset):

@@ -7,42 +7,61 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd
+import numpy as np
+from .core import EMOJI_PAIRS, get_scale, same_steps_epochs
+from .benchmarks import IMAGENET_TRENDS, SUITES
+from .items import DEFAULT_ITEM_NOISE
+from .metrics import trend_segment
+from .mini import FASHION_SHIFTS, fashion_trends
 from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['comparison_grid', 'run_comparison', 'read_comparison', 'comparison_table', 'comparison_plot']
+__all__ = ['A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison', 'read_comparison',
+           'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms', 'value_summaries', 'choose',
+           'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
+           'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
-def comparison_grid(methods, regimes, seeds, # keys of METHOD_SETTINGS; 'rich'/'memorize'; ints
-                    **common) -> tuple[list[dict], list[dict]]:
-    "Run overrides for every method × regime × seed (plus `common` settings), and a label for each."
+def method_settings(methods) -> list[dict]:
+    "The `RunConfig` overrides of each named method (keys of `METHOD_SETTINGS`)."
     unknown = [m for m in methods if m not in METHOD_SETTINGS]
     if unknown: raise ValueError(f"Unknown methods {unknown}: choose from {list(METHOD_SETTINGS)}")
-    labels = [dict(method=m, regime=r, seed=s) for m in methods for r in regimes for s in seeds]
-    return [dict(METHOD_SETTINGS[l['method']], regime=l['regime'], seed=l['seed'], **common) for l in labels], labels
+    return [METHOD_SETTINGS[m] for m in methods]
+
+def comparison_arms(methods, regimes) -> list[tuple[dict, dict]]:  # keys of METHOD_SETTINGS; 'rich'/'memorize'
+    "An arm per method × regime: its label columns and its `RunConfig` overrides."
+    return [(dict(method=m, regime=r), dict(o, regime=r)) for m, o in zip(methods, method_settings(methods)) for r in regimes]
 
 # %% ../nbs/14_paper.ipynb #66fd906e
-def run_comparison(out: Path, methods, regimes, seeds, jobs=None, **common) -> pd.DataFrame:
-    "Train (or reuse) the grid, write every run's evaluation to `out/runs.json`, and return it as rows."
-    runs, labels = comparison_grid(methods, regimes, seeds, **common)
+def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label columns, RunConfig overrides)
+             jobs=None, file: str = 'runs.json',
+             root: Path | None = None, # where the runs live; None: the cache every notebook shares
+             **common) -> pd.DataFrame:
+    "Train (or reuse) every arm × seed (`common` settings under each arm's), write the rows to `out/file`, and return them."
+    runs = [{**common, **overrides, 'seed': s} for _, overrides in arms for s in seeds]
+    labels = [dict(label, seed=s) for label, _ in arms for s in seeds]
     rows = [{**label, 'run_dir': r['run_dir'], 'train_time_s': r['train_time_s'], **r['eval']}
-            for label, r in zip(labels, run_all(runs, jobs=jobs))]
+            for label, r in zip(labels, run_all(runs, **({'root': root} if root else {}), jobs=jobs))]
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / 'runs.json').write_text(json.dumps({'machine': machine(), 'common': common, 'rows': rows}, indent=1))
+    (Path(out) / file).write_text(json.dumps({'machine': machine(), 'common': common, 'rows': rows}, indent=1))
     return pd.DataFrame(rows)
 
-def read_comparison(out: Path) -> pd.DataFrame:
-    "The rows `run_comparison` wrote to `out/runs.json`."
-    return pd.DataFrame(json.loads((Path(out) / 'runs.json').read_text())['rows'])
+def run_comparison(out: Path, methods, regimes, seeds, jobs=None, **common) -> pd.DataFrame:
+    "Train (or reuse) every method × regime × seed and write the rows to `out/runs.json`."
+    return run_grid(out, comparison_arms(methods, regimes), seeds, jobs, **common)
+
+def read_comparison(out: Path, file: str = 'runs.json') -> pd.DataFrame:
+    "The rows `run_grid` wrote to `out/file`."
+    return pd.DataFrame(json.loads((Path(out) / file).read_text())['rows'])
 
 # %% ../nbs/14_paper.ipynb #cf4287a4
 def comparison_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name
-                     baseline: str = 'clip') -> pd.DataFrame:
-    "Mean ± std per regime and method for each metric, with the verdict against `baseline`."
+                     baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:  # the column whose values are compared apart
+    "Mean ± std per `by` value and method for each metric, with the verdict against `baseline` at the same value."
     table = []
-    for (regime, method), group in frame.groupby(['regime', 'method'], sort=False):
-        row = {'regime': regime, 'method': method, 'seeds': len(group)}
-        base = frame[(frame.regime == regime) & (frame.method == baseline)]
+    for (at, method), group in frame.groupby([by, 'method'], sort=False):
+        row = {by: at, 'method': method, 'seeds': len(group)}
+        base = frame[(frame[by] == at) & (frame.method == baseline)]
         for key, name in metrics.items():
             mine = seed_summary(group[key])
             row[name] = f"{mine['mean']:.3f} ± {mine['std']:.3f}"
@@ -61,3 +80,163 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.tick_params(axis='x', rotation=30)
     if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
     return grid
+
+# %% ../nbs/14_paper.ipynb #629ea96f
+def teacher_options(names) -> dict[str, dict]:  # 'self', 'ema' or 'snapshot', each maybe with '@' and a temperature: 'ema@0.1'
+    "The RunConfig overrides of each named teacher."
+    options = {}
+    for name in names:
+        kind, _, temperature = name.partition('@')
+        options[name] = dict(teacher=kind, **({'teacher_temperature': float(temperature)} if temperature else {}))
+    return options
+
+def factor_arms(base: dict, # RunConfig overrides every arm shares
+                factor: str, # what the arms vary: a RunConfig field, or any name when `options` is a dict
+                options: dict | list) -> list[tuple[dict, dict]]: # name -> overrides, or values of the field `factor`
+    "An arm per option of `factor` on top of `base`, labelled by factor and value."
+    if not isinstance(options, dict): options = {str(v): {factor: v} for v in options}
+    return [(dict(factor=factor, value=name), {**base, **o}) for name, o in options.items()]
+
+# %% ../nbs/14_paper.ipynb #34742711
+def value_summaries(frame: pd.DataFrame, metric: str, factor: str) -> dict[str, dict]:
+    "`seed_summary` of `metric` for each value of `factor`, in the order the arms were given."
+    return {value: seed_summary(group[metric]) for value, group in frame[frame.factor == factor].groupby('value', sort=False)}
+
+def choose(frame: pd.DataFrame, metric: str, factor: str, start: str) -> str:
+    "The value of `factor` to keep: the best mean if it beats `start` by more than both spreads, else `start`."
+    summaries = value_summaries(frame, metric, factor)
+    best = max(summaries, key=lambda v: summaries[v]['mean'])
+    return best if verdict(summaries[best], summaries[start]) == 'better' else start
+
+# %% ../nbs/14_paper.ipynb #f73f63a7
+def ablation_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name; the first one decides
+                   starts: dict[str, str], # factor -> its starting value
+                   reference: str = 'CLIP') -> pd.DataFrame: # the value of the 'reference' factor compared with every arm
+    "Mean ± std per factor and value, the headline metric's verdict against the start and the reference, and the value kept."
+    (headline, name), table = next(iter(metrics.items())), []
+    ref = seed_summary(frame[(frame.factor == 'reference') & (frame.value == reference)][headline])
+    for factor in ['reference', *starts]:  # the reference methods first, as rows without a start
+        start, summaries = starts.get(factor), value_summaries(frame, headline, factor)
+        kept = choose(frame, headline, factor, start) if start else None
+        for value, group in frame[frame.factor == factor].groupby('value', sort=False):
+            row = dict(factor=factor, value=value, seeds=len(group))
+            row |= {col: '{mean:.3f} ± {std:.3f}'.format(**seed_summary(group[key])) for key, col in metrics.items()}
+            row[f'{name} vs start'] = '—' if start is None else '(start)' if value == start else verdict(summaries[value], summaries[start])
+            row[f'{name} vs {reference}'] = '—' if (factor, value) == ('reference', reference) else verdict(summaries[value], ref)
+            table.append(row | dict(kept='✓' if value == kept else ''))
+    return pd.DataFrame(table)
+
+# %% ../nbs/14_paper.ipynb #7605065a
+def ablation_plot(frame: pd.DataFrame, metric: str, ylabel: str, reference: str = 'CLIP', path: Path | None = None):
+    "Mean ± sd over seeds of `metric` per value, a panel per factor, with the reference's mean ± sd as a band."
+    import seaborn as sns
+    ref = seed_summary(frame[(frame.factor == 'reference') & (frame.value == reference)][metric])
+    grid = sns.catplot(data=frame[frame.factor != 'reference'], x='value', y=metric, col='factor', kind='point', errorbar='sd',
+                       linestyles='none', sharex=False, col_wrap=3, height=2.6, aspect=1.2, color='C0')
+    for ax in grid.axes.flat:
+        ax.axhspan(ref['mean'] - ref['std'], ref['mean'] + ref['std'], color='grey', alpha=0.2, label=f'{reference} ± sd')
+        ax.axhline(ref['mean'], color='grey', ls='--')
+    grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.axes.flat[0].legend(loc='lower left', fontsize=8)
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
+    return grid
+
+# %% ../nbs/14_paper.ipynb #0b56254e
+def dial_arms(methods, dial: str, # keys of METHOD_SETTINGS; the label column of the dial
+              settings: dict) -> list[tuple[dict, dict]]: # each dial value -> the RunConfig overrides that set it
+    "An arm per method × dial value."
+    return [(dict(method=m, **{dial: at}), {**o, **overrides}) for m, o in zip(methods, method_settings(methods))
+            for at, overrides in settings.items()]
+
+def noise_settings(levels, # shares of noisy pairs
+                   noise_type: str = 'all', # one caption-noise type, or 'all' in their default proportions
+                   rates: dict = DEFAULT_ITEM_NOISE) -> dict: # the world's default rate of each type
+    "The settings that make each share of pairs noisy."
+    fraction = sum(rates.values()) if noise_type == 'all' else rates[noise_type]
+    only = {} if noise_type == 'all' else dict(noise_types=noise_type)
+    return {level: dict(noise_scale=round(level / fraction, 6), **(only if level else {})) for level in levels}  # clean is clean, whatever the type
+
+def pairs_settings(pairs, scale: str = 'tiny') -> dict:
+    "Each number of pairs with the epochs that keep the scale's steps (the regimes' own runs where they coincide)."
+    s = get_scale(scale)
+    return {n: dict(regime='memorize' if n < s.n_train else 'rich', n_train=n, epochs=same_steps_epochs(s, n, EMOJI_PAIRS))
+            for n in pairs}
+
+# %% ../nbs/14_paper.ipynb #9b397215
+def gains(frame: pd.DataFrame, metric: str, dial: str, baseline: str = 'clip') -> pd.DataFrame:
+    "Each method's mean gain in `metric` over `baseline` at every dial value, its sd (the two spreads in quadrature) and verdict."
+    rows = []
+    for (at, method), group in frame[frame.method != baseline].groupby([dial, 'method'], sort=False):
+        mine, base = seed_summary(group[metric]), seed_summary(frame[(frame[dial] == at) & (frame.method == baseline)][metric])
+        rows.append({dial: at, 'method': method, 'gain': mine['mean'] - base['mean'], 'sd': float(np.hypot(mine['std'], base['std'])),
+                     'verdict': verdict(mine, base)})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/14_paper.ipynb #4d19a90c
+def trend_plot(frame: pd.DataFrame, metric: str, dial: str, ylabel: str, xlabel: str, baseline: str = 'clip',
+               log_x: bool = False, path: Path | None = None):
+    "Left: each method's mean ± sd of `metric` along the dial; right: each method's gain over `baseline`, ± sd."
+    import matplotlib.pyplot as plt, seaborn as sns
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.3))
+    sns.lineplot(data=frame, x=dial, y=metric, hue='method', errorbar='sd', marker='o', err_style='bars', ax=left)
+    for i, (method, g) in enumerate(gains(frame, metric, dial, baseline).groupby('method', sort=False)):
+        right.errorbar(g[dial], g['gain'], yerr=g['sd'], marker='o', capsize=3, label=method, color=f'C{i + 1}')
+    right.axhline(0, color='C0', ls='--', label=baseline)
+    left.set(xlabel=xlabel, ylabel=ylabel); right.set(xlabel=xlabel, ylabel=f'gain over {baseline}'); right.legend(fontsize=8)
+    if log_x: left.set_xscale('log'); right.set_xscale('log')
+    fig.tight_layout()
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    return fig
+
+# %% ../nbs/14_paper.ipynb #75363e4f
+_MINI_TABLES = dict(
+    zero_shot={'zeroshot/fashion_mnist/acc1': 'Fashion-MNIST', 'zeroshot/mnist/acc1': 'MNIST'},
+    linear_probe={'linear_probe/glyphs/acc1': 'glyphs (20-way)'},
+    retrieval={f'retrieval/{task}/{way}_R@{k}': f'{task} {way.replace("_to_", "→")} R@{k}'
+               for task in ('items', 'emoji') for way in ('image_to_text', 'text_to_image') for k in (1, 5)},
+    robustness={f'robustness/fashion_mnist_{s}/effective_robustness': s for s in FASHION_SHIFTS})
+_WEB_TABLES = dict(
+    zero_shot={f'zeroshot/{n}/acc1': n for n in SUITES['zeroshot']},
+    linear_probe={f'linear_probe/{n}/acc1': n for n in SUITES['linear_probe']},
+    retrieval={f'retrieval/{n}/{way}_R@{k}': f'{n} {way.replace("_to_", "→")} R@{k}'
+               for n in SUITES['retrieval'] for way in ('image_to_text', 'text_to_image') for k in (1, 5, 10)},
+    robustness={f'robustness/{s}/effective_robustness': s for s in IMAGENET_TRENDS})
+
+def artifact_metrics(artifact: str, scale: str = 'tiny') -> dict[str, str]:
+    "The columns of a paper table (result key -> name): the miniature suite's on the embedded scales, else the paper's benchmarks."
+    tables = _MINI_TABLES if get_scale(scale).source == 'embedded' else _WEB_TABLES
+    if artifact not in tables: raise ValueError(f"Unknown table {artifact!r}: choose one of {list(tables)}")
+    return tables[artifact]
+
+# %% ../nbs/14_paper.ipynb #9f418dfa
+def shift_views(scale: str = 'tiny') -> list[tuple[str, str, str, object]]:
+    "Each shift of the robustness figure: its name, the clean and shifted accuracy keys, and the reference trend."
+    if get_scale(scale).source == 'embedded':
+        trends = fashion_trends()
+        return [(s, 'zeroshot/fashion_mnist/acc1', f'robustness/fashion_mnist_{s}/acc1', trends[s]) for s in FASHION_SHIFTS]
+    return [(s, 'zeroshot/imagenet/acc1', f'zeroshot/{s}/acc1', IMAGENET_TRENDS[s]) for s in IMAGENET_TRENDS]
+
+def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None = None):
+    "Shifted vs clean top-1 on logit axes, a panel per shift: every run (colour: method, marker: regime) and the reference trend."
+    import matplotlib.pyplot as plt, seaborn as sns
+    views = shift_views(scale)
+    fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views), 3.4), squeeze=False)
+    colours = dict(zip(sorted(frame.method.unique()), sns.color_palette(n_colors=frame.method.nunique())))
+    for ax, (shift, clean, shifted, trend) in zip(axes[0], views):
+        xs = np.linspace(0.05, 0.95, 50)
+        ax.plot(xs, [trend_segment(trend, x).predict(x) for x in xs], c='grey', lw=1, label='trend of supervised models')
+        for (method, regime), g in frame.groupby(['method', 'regime']):
+            ax.scatter(g[clean], g[shifted], color=colours[method], marker='o' if regime == 'rich' else '^', s=22, label=f'{method} ({regime})')
+        ax.set_xscale('logit'); ax.set_yscale('logit'); ax.set_title(shift); ax.set_xlabel('clean top-1')
+    axes[0, 0].set_ylabel('shifted top-1'); axes[0, -1].legend(fontsize=7, loc='lower right'); fig.tight_layout()
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    return fig
+
+# %% ../nbs/14_paper.ipynb #1201ff99
+A100_SAMPLES_PER_HOUR = 32 * 400e6 / 4_600  # open_clip's ViT-B/32 on LAION-400M: 4,600 A100-hours for 32 epochs of 400M pairs
+
+def gpu_hours(scale: str, # a scale of the paper ('3M', '12M', '15M', or a YFCC15M subset)
+              teacher_forward: float = 0.0, # a separate teacher's forward, as a share of the rows: 1 for 'rows', ρ for the S×S block
+              epochs: int | None = None) -> float:
+    "Estimated A100-hours of one training run at `scale` (its recipe's epochs unless given)."
+    s = get_scale(scale)
+    return s.n_train * (epochs or s.epochs) / A100_SAMPLES_PER_HOUR * (1 + teacher_forward / 3)

@@ -33,3 +33,68 @@ def test_paper_notebook(name, tmp_path):
     table = (out / f"{name}.md").read_text()
     assert all(column in table for column in TABLES[name]) and "psd_ema" in table and " ± " in table
     assert (figures / f"{name}.png").stat().st_size > 5_000
+
+
+def run_paper_notebook(name, tmp_path, **parameters):
+    "Execute nbs/paper/<name>.ipynb with `parameters`, its results and figures under `tmp_path`; returns (results, figures)."
+    out, figures = tmp_path / "results", tmp_path / "figures"
+    papermill.execute_notebook(
+        PAPER / f"{name}.ipynb",
+        tmp_path / "out.ipynb",
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(PAPER),
+        parameters=dict(parameters, seeds=[0, 1], jobs=2, overrides=MICRO["overrides"], out=str(out), figures=str(figures)),
+    )
+    return out, figures
+
+
+def test_ablations_notebook(tmp_path):
+    out, figures = run_paper_notebook("ablations", tmp_path, regime="rich", teachers=["self", "ema"], factors={"alpha_max": [0.2, 0.5]}, references=["clip"])
+    rows = json.loads((out / "teachers.json").read_text())["rows"] + json.loads((out / "factors.json").read_text())["rows"]
+    assert {(r["factor"], r["value"]) for r in rows} == {
+        ("teacher", "self"),
+        ("teacher", "ema"),
+        ("reference", "clip"),
+        ("alpha_max", "0.2"),
+        ("alpha_max", "0.5"),
+    }
+    assert all(0 <= r["zeroshot/fashion_mnist/acc1"] <= 1 for r in rows) and len(rows) == 10
+    chosen = json.loads((out / "chosen.json").read_text())
+    assert chosen["teacher"] in ("self", "ema") and chosen["settings"]["alpha_max"] in (0.2, 0.5)
+    table = (out / "ablations.md").read_text()
+    assert "kept" in table and " ± " in table and "(start)" in table
+    assert (figures / "ablations.png").stat().st_size > 5_000
+
+
+def test_noise_levels_notebook(tmp_path):
+    out, figures = run_paper_notebook("noise_levels", tmp_path, regime="rich", levels=[0.0, 0.6], methods=["clip", "psd"], noise_types=["all", "generic"])
+    rows = json.loads((out / "runs.json").read_text())["rows"]
+    assert sorted({(r["noise_type"], r["noisy"], r["method"]) for r in rows}) == sorted(
+        (t, level, m) for t in ("all", "generic") for level in (0.0, 0.6) for m in ("clip", "psd")
+    )
+    gains = (out / "gains_all.csv").read_text().splitlines()
+    assert gains[0] == "noisy,method,gain,sd,verdict" and len(gains) == 3
+    assert " ± " in (out / "noise_levels_generic.md").read_text()
+    assert (figures / "noise_levels.png").stat().st_size > 5_000 and (figures / "noise_levels_generic.png").exists()
+
+
+def test_data_scaling_notebook(tmp_path):
+    out, figures = run_paper_notebook("data_scaling", tmp_path, pairs=[256, 512], epochs=1)
+    rows = json.loads((out / "runs.json").read_text())["rows"]
+    assert sorted({(r["pairs"], r["method"]) for r in rows}) == [(256, "clip"), (256, "psd"), (512, "clip"), (512, "psd")]
+    assert "vs clip" in (out / "data_scaling.md").read_text()
+    assert (out / "gains.csv").read_text().startswith("pairs,method,gain,sd,verdict")
+    assert (figures / "data_scaling.png").stat().st_size > 5_000
+
+
+def test_soft_targets_notebook(tmp_path):
+    out, figures = run_paper_notebook("soft_targets", tmp_path, regime="rich", n_checkpoints=2, n_batches=1, root=str(tmp_path / "runs"))
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0].split(",") == ["noise", "own", "same_class", "rest", "step", "method", "seed"]
+    for line in history[1:]:
+        own, same, rest = map(float, line.split(",")[1:4])
+        assert abs(own + same + rest - 1) < 1e-4 and 0 <= own <= 1
+    assert {line.split(",")[5] for line in history[1:]} == {"clip", "psd"}
+    assert " ± " in (out / "final_weights.md").read_text()
+    assert (figures / "soft_targets.png").stat().st_size > 5_000
