@@ -16,10 +16,10 @@ from .mini import FASHION_SHIFTS, fashion_trends
 from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison', 'read_comparison',
-           'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms', 'value_summaries', 'choose',
-           'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
-           'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
+__all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
+           'read_comparison', 'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms',
+           'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
+           'pairs_settings', 'gains', 'trend_plot', 'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -82,12 +82,16 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     return grid
 
 # %% ../nbs/14_paper.ipynb #629ea96f
-def teacher_options(names) -> dict[str, dict]:  # 'self', 'ema' or 'snapshot', each maybe with '@' and a temperature: 'ema@0.1'
-    "The RunConfig overrides of each named teacher."
+TEACHER_KNOBS = {'τ': 'teacher_temperature', 'm': 'teacher_momentum'}  # short names in a teacher's label
+
+def teacher_options(names) -> dict[str, dict]:  # 'self', 'ema' or 'snapshot', then maybe 'τ=<temperature>', 'm=<EMA momentum>'
+    "The RunConfig overrides of each named teacher, e.g. 'ema τ=0.1 m=0.99'."
     options = {}
     for name in names:
-        kind, _, temperature = name.partition('@')
-        options[name] = dict(teacher=kind, **({'teacher_temperature': float(temperature)} if temperature else {}))
+        kind, *knobs = name.split()
+        settings = dict(knob.split('=', 1) for knob in knobs)
+        if unknown := set(settings) - set(TEACHER_KNOBS): raise ValueError(f"Teacher {name!r}: unknown {sorted(unknown)}; use τ= or m=")
+        options[name] = dict(teacher=kind, **{TEACHER_KNOBS[k]: float(v) for k, v in settings.items()})
     return options
 
 def factor_arms(base: dict, # RunConfig overrides every arm shares
