@@ -141,6 +141,7 @@ def ablation_plot(frame: pd.DataFrame, metric: str, ylabel: str, reference: str 
         ax.axhspan(ref['mean'] - ref['std'], ref['mean'] + ref['std'], color='grey', alpha=0.2, label=f'{reference} ± sd')
         ax.axhline(ref['mean'], color='grey', ls='--')
     grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.axes.flat[0].legend(loc='lower left', fontsize=8)
+    grid.tick_params(axis='x', rotation=30)
     if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
     return grid
 

@@ -1,8 +1,8 @@
 "The paper notebooks run end to end under papermill with micro parameters, and write what their plots read."
 
-import json
+import dataclasses, json
 import papermill, pytest
-from psd_clip.core import PROJECT_ROOT
+from psd_clip.core import PROJECT_ROOT, RunConfig
 
 PAPER = PROJECT_ROOT / "nbs" / "paper"
 MICRO = dict(seeds=[0, 1], regimes=["rich"], methods=["clip", "psd_ema"], jobs=2, overrides=dict(n_train=512, batch_size=128, epochs=1, with_emoji=False))
@@ -89,7 +89,9 @@ def test_data_scaling_notebook(tmp_path):
 
 
 def test_soft_targets_notebook(tmp_path):
-    out, figures = run_paper_notebook("soft_targets", tmp_path, regime="rich", n_checkpoints=2, n_batches=1, root=str(tmp_path / "runs"))
+    out, figures = run_paper_notebook(
+        "soft_targets", tmp_path, regime="rich", methods=["clip", "psd"], n_checkpoints=2, n_batches=1, root=str(tmp_path / "runs")
+    )
     history = (out / "history.csv").read_text().splitlines()
     assert history[0].split(",") == ["noise", "own", "same_class", "rest", "step", "method", "seed"]
     for line in history[1:]:
@@ -98,3 +100,10 @@ def test_soft_targets_notebook(tmp_path):
     assert {line.split(",")[5] for line in history[1:]} == {"clip", "psd"}
     assert " ± " in (out / "final_weights.md").read_text()
     assert (figures / "soft_targets.png").stat().st_size > 5_000
+
+
+def test_psd_defaults_are_the_ablations_choice():
+    "RunConfig's PSD settings are the values the committed ablation kept: rerun nbs/paper/ablations.ipynb, then update both."
+    chosen = json.loads((PROJECT_ROOT / "data" / "results" / "ablations" / "chosen.json").read_text())["settings"]
+    defaults = dataclasses.asdict(RunConfig())
+    assert {k: defaults[k] for k in chosen} == chosen
