@@ -12,7 +12,7 @@ from .core import EMOJI_PAIRS, get_scale, same_steps_epochs
 from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
-from .mini import FASHION_SHIFTS, fashion_trends
+from .mini import FASHION_SHIFTS, fashion_trends, trend_family_accuracies
 from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdict
 
 # %% auto #0
@@ -223,12 +223,13 @@ def shift_views(scale: str = 'tiny') -> list[tuple[str, str, str, object]]:
 def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None = None):
     "Shifted vs clean top-1 on logit axes, a panel per shift: every run (colour: method, marker: regime) and the reference trend."
     import matplotlib.pyplot as plt, seaborn as sns
-    views = shift_views(scale)
+    views, family = shift_views(scale), trend_family_accuracies() if get_scale(scale).source == 'embedded' else []
     fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views), 3.4), squeeze=False)
     colours = dict(zip(sorted(frame.method.unique()), sns.color_palette(n_colors=frame.method.nunique())))
     for ax, (shift, clean, shifted, trend) in zip(axes[0], views):
         xs = np.linspace(0.05, 0.95, 50)
         ax.plot(xs, [trend_segment(trend, x).predict(x) for x in xs], c='grey', lw=1, label='trend of supervised models')
+        if family: ax.scatter([m['clean'] for m in family], [m[shift] for m in family], c='grey', s=12, label='supervised models')
         for (method, regime), g in frame.groupby(['method', 'regime']):
             ax.scatter(g[clean], g[shifted], color=colours[method], marker='o' if regime == 'rich' else '^', s=22, label=f'{method} ({regime})')
         ax.set_xscale('logit'); ax.set_yscale('logit'); ax.set_title(shift); ax.set_xlabel('clean top-1')
