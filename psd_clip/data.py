@@ -245,9 +245,10 @@ def embedded_world(cfg: RunConfig):
     make = make_items if get_scale(cfg.scale).dataset == 'items' else make_scenes
     return make(cfg.n_train, 'train', seed=cfg.data_seed, image_size=cfg.image_size, noise=noise_rates(cfg))
 
-def embedded_pairs(cfg: RunConfig) -> tuple[torch.Tensor, list[str], list[str]]:
+def embedded_pairs(cfg: RunConfig, pairs=None, # `embedded_world(cfg)`, if the caller already made it
+                  ) -> tuple[torch.Tensor, list[str], list[str]]:
     "The embedded world's training images (uint8 [n, 3, S, S]), captions and noise flags, Twemoji pairs appended."
-    pairs = embedded_world(cfg)
+    pairs = embedded_world(cfg) if pairs is None else pairs
     images, captions, noise = [torch.from_numpy(pairs.images).permute(0, 3, 1, 2)], list(pairs.captions), list(pairs.noise)
     if cfg.with_emoji:
         emoji_images, emoji_captions = emoji_pairs('twitter')

@@ -86,7 +86,8 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
            ) -> list[dict]:
     "The results of every run, in order; runs already finished under `root` are reused, and a run asked for twice trains once."
     from tqdm.auto import tqdm
-    unique = {run_key(r): r for r in runs}  # two processes must never train into one folder
+    keys = [run_key(r) for r in runs]
+    unique = dict(zip(keys, runs))  # two processes must never train into one folder
     results, failures = {}, []
     with ThreadPoolExecutor(jobs or default_jobs()) as pool:
         futures = {pool.submit(run_one, r, Path(root), threads): key for key, r in unique.items()}
@@ -94,7 +95,7 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
             try: results[futures[future]] = future.result()
             except RuntimeError as e: failures.append(str(e))
     if failures: raise RuntimeError(f"{len(failures)} of {len(unique)} runs failed:\n\n" + '\n\n'.join(failures))
-    return [{**results[run_key(r)], 'overrides': r} for r in runs]
+    return [{**results[key], 'overrides': r} for key, r in zip(keys, runs)]
 
 # %% ../nbs/12_experiments.ipynb #94987384
 def seed_summary(values: list[float]) -> dict:

@@ -20,8 +20,9 @@ def probe_batches(cfg: RunConfig, # a resolved run configuration of the item wor
                   n_batches: int = 4, seed: int = 0) -> list[dict]:
     "Batches of the run's training pairs with each pair's noise flag and item class (-1: an emoji pair)."
     if get_scale(cfg.scale).dataset != 'items': raise ValueError(f"Soft-target probes need the item world (scale 'tiny' or 'small'), not {cfg.scale!r}")
-    images, captions, noise = embedded_pairs(cfg)
-    labels = np.concatenate([embedded_world(cfg).labels, np.full(len(captions) - cfg.n_train, -1)])
+    world = embedded_world(cfg)
+    images, captions, noise = embedded_pairs(cfg, world)
+    labels = np.concatenate([world.labels, np.full(len(captions) - cfg.n_train, -1)])
     tokenize, n = get_tokenizer(model_context_length(cfg.arch)), min(cfg.batch_size, len(captions))
     picks = np.random.default_rng(seed).permutation(len(captions))[:n_batches * n].reshape(-1, n)
     return [dict(images=shifted_batch(images[p]), tokens=tokenize([captions[i] for i in p]), noise=[noise[i] for i in p],
@@ -44,8 +45,8 @@ def target_shares(probs: torch.Tensor, noise: list[str], labels) -> pd.DataFrame
 # %% ../nbs/15_soft_targets.ipynb #11e9e0c1
 def checkpoint_teacher(path: Path) -> tuple[torch.nn.Module, float, RunConfig, int]:
     "The teacher stored in a training checkpoint, its temperature, the run's config and the step."
-    state, _ = read_checkpoint(path)
-    model, info = load_model(path)
+    state, _ = read_checkpoint(path)  # the teacher's weights; the student comes through load_model's checks
+    model, _ = load_model(path)
     cfg, teacher = RunConfig(**state['config']), model
     if 'teacher' in state.get('objective', {}):
         teacher = create_model(cfg.arch, cfg.image_size); teacher.load_state_dict(state['objective']['teacher'])
