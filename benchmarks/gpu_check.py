@@ -8,18 +8,20 @@ Sections, in order, each skipped (and said so) once the time budget is spent:
     ms/step, samples/s, ratio to open_clip, PSD teachers as ratios to our CLIP step, FLOPs and MFU.
  2. resume: a run stopped at step 5 and resumed gives the same losses as an uninterrupted one (EMA teacher, defaults:
     compiled, fused AdamW, bf16).
- 3. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
- 4. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
+ 3. nonfinite: a NaN loss injected at one step under the GPU defaults is skipped on the device (weights unchanged,
+    counted once), and the host-device synchronizations per step between log steps are counted (sync debug mode).
+ 4. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
+ 5. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
 """
 
-import argparse, json, os, sys, time
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
-from psd_clip.train import StopAtCB, train
+from psd_clip.train import Callback, StopAtCB, train
 
 STEP_VARIANTS = ["open_clip", "clip", "clip_again", "psd_self_rows", "psd_ema_subset", "psd_snapshot_subset"]
 
@@ -29,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--dry-run", action="store_true", help="CPU: tiny presets, small batches, few repeats")
     parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
-    parser.add_argument("--sections", nargs="+", default=["step", "resume", "mfu", "matrix"])
+    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix"])
     return parser.parse_args(argv)
 
 
@@ -100,6 +102,58 @@ def resume_section(dry, root: Path):
     return dict(steps=len(pairs), max_loss_diff=diff, bitwise=diff == 0.0, compile=resumed["compile"], device=resumed["device"])
 
 
+class NaNAndSyncs(Callback):
+    "Makes the loss NaN at `nan_step`, keeps the weights around it, and counts host-device syncs in steps `watch`."
+
+    order = -1  # after_loss before NonFiniteCB's check
+
+    def __init__(self, nan_step, watch):
+        self.nan_step, self.watch, self.weights, self.syncs, self.caught = nan_step, watch, {}, 0, None
+
+    def before_batch(self, t):
+        if t.step == self.watch.start and torch.cuda.is_available():
+            self.caught = warnings.catch_warnings(record=True)
+            self.log = self.caught.__enter__()
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+
+    def after_loss(self, t):
+        if t.step == self.nan_step:
+            t.loss = t.loss * math.nan
+
+    def after_batch(self, t):
+        if t.step in (self.nan_step, self.nan_step + 1):
+            self.weights[t.step] = [p.detach().clone() for p in t.model.parameters()]
+        if t.step == self.watch.stop and self.caught is not None:
+            torch.cuda.set_sync_debug_mode(0)
+            self.syncs = sum("synchroniz" in str(w.message) for w in self.log)
+            self.caught.__exit__(None, None, None)
+            self.caught = None
+
+
+def nonfinite_section(dry, root: Path):
+    "A NaN loss at step 3 with the GPU defaults: skipped on the device; and the host syncs per step (no log step inside)."
+    watch = range(6, 14)
+    probe = NaNAndSyncs(nan_step=3, watch=watch)
+    config = make_config(
+        scale="tiny",
+        n_train=512 if dry else 4096,
+        batch_size=32 if dry else 256,
+        epochs=1,
+        eval_suite="none",
+        log_every=1000,
+        ckpt_every=1000,
+        warmup_steps=4,
+        with_emoji=False,
+        teacher="ema",
+        out_dir=str(root),
+    )
+    r = train(config, callbacks=[probe])
+    unchanged = all(torch.equal(a, b) for a, b in zip(probe.weights[3], probe.weights[4]))
+    syncs = probe.syncs / len(watch) if torch.cuda.is_available() else "n/a (CPU)"
+    return dict(skipped_steps=r["skipped_steps"], weights_unchanged_on_nan_step=unchanged, syncs_per_step=syncs, status=r["status"], device=r["device"])
+
+
 def matrix_section(dry, root: Path, deadline):
     base = dict(
         scale="tiny",
@@ -167,6 +221,7 @@ def main(argv=None):
         step=lambda: step_section(args.dry_run, peak),
         mfu=lambda: mfu_section(args.dry_run, peak, start + args.budget_s),
         resume=lambda: resume_section(args.dry_run, runs / "resume"),
+        nonfinite=lambda: nonfinite_section(args.dry_run, runs / "nonfinite"),
         matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + args.budget_s),
     )
     for name in args.sections:

@@ -31,9 +31,14 @@ __all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_to
 # %% ../nbs/02_data.ipynb #6b445882
 @lru_cache(maxsize=None)
 def get_tokenizer(context_length: int = 77) -> Callable[[list[str]], torch.Tensor]:
-    "open_clip's CLIP BPE tokenizer: list of captions -> LongTensor [n, context_length]."
+    "open_clip's CLIP BPE tokenizer: captions -> LongTensor [n, context_length], each distinct caption encoded once."
     from open_clip.tokenizer import SimpleTokenizer
-    return SimpleTokenizer(context_length=context_length)
+    bpe = SimpleTokenizer(context_length=context_length)
+    def tokenize(captions: str | list[str]) -> torch.Tensor:
+        if isinstance(captions, str): return bpe(captions)
+        distinct = {c: i for i, c in enumerate(dict.fromkeys(captions))}  # templated captions repeat; BPE and ftfy are slow
+        return bpe(list(distinct))[torch.tensor([distinct[c] for c in captions], dtype=torch.long)]
+    return tokenize
 
 # %% ../nbs/02_data.ipynb #47abd3c2
 class ImageTransform:

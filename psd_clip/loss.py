@@ -195,11 +195,12 @@ class EMATeacher:
         self.model, self.momentum = copy.deepcopy(unwrap(model)).eval().requires_grad_(False), momentum
 
     @torch.no_grad()
-    def after_step(self, model):
+    def after_step(self, model, kept: torch.Tensor | None = None):  # device bool: False holds the teacher back (a skipped update)
         "θ_teacher ← m·θ_teacher + (1 − m)·θ_model; buffers are copied."
-        model = unwrap(model)
-        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()), 1 - self.momentum)
-        for mine, theirs in zip(self.model.buffers(), model.buffers()): mine.copy_(theirs)
+        model, weight = unwrap(model), 1 - self.momentum
+        if kept is not None: weight = kept.float() * weight  # a tensor weight: no host-device synchronization
+        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()), weight)
+        for mine, theirs in zip(self.model.buffers(), model.buffers()): mine.copy_(theirs if kept is None else torch.where(kept, theirs, mine))
 
     def on_epoch_end(self, model): pass
 
@@ -207,7 +208,7 @@ class EMATeacher:
 class SnapshotTeacher:
     "A frozen copy of the model's weights as they were at the end of the previous epoch."
     def __init__(self, model): self.model = copy.deepcopy(unwrap(model)).eval().requires_grad_(False)
-    def after_step(self, model): pass
+    def after_step(self, model, kept=None): pass
 
     @torch.no_grad()
     def on_epoch_end(self, model):
@@ -249,9 +250,9 @@ def teacher_features(self: Objective, images, tokens, subset) -> dict:
 
 # %% ../nbs/05_loss.ipynb #41674cd9
 @patch
-def after_step(self: Objective, model):
+def after_step(self: Objective, model, kept: torch.Tensor | None = None):  # device bool: whether the step's update was applied
     "Update an EMA teacher (call after each optimizer step)."
-    if self.teacher is not None: self.teacher.after_step(model)
+    if self.teacher is not None: self.teacher.after_step(model, kept)
 
 @patch
 def on_epoch_end(self: Objective, model):

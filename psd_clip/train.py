@@ -8,7 +8,7 @@ import json, math, os, shutil, signal, subprocess, sys, threading, time, warning
 from dataclasses import asdict
 from pathlib import Path
 import torch, torch.distributed as dist
-from fastcore.basics import store_attr
+from fastcore.basics import patch, store_attr
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 from .core import RunConfig, autocast_dtype, config_argv, config_parser, make_config, pick_device, resolve, seed_everything
@@ -38,9 +38,11 @@ def lr_factor(step: int, # optimizer steps taken so far
     return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 # %% ../nbs/07_train.ipynb #1096c1cf
-def make_optimization(model, cfg: RunConfig, total_steps: int, device: torch.device):
+def make_optimization(model, cfg: RunConfig, total_steps: int, device: torch.device,
+                      fused: bool | None = None):  # fused AdamW; None: on CUDA only (CPU runs keep foreach's numerics)
     "AdamW (fused on CUDA, foreach elsewhere; no decay on gains, biases, logit scale), its warm-up + cosine schedule, and the fp16 grad scaler."
-    kernels = dict(fused=True) if device.type == 'cuda' else dict(foreach=True)  # one fused kernel on GPU; else a few per group
+    fused = device.type == 'cuda' if fused is None else fused
+    kernels = dict(fused=True) if fused else dict(foreach=True)  # one fused kernel on GPU; else a few per group
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, **kernels)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps, total_steps))
     fp16 = autocast_dtype(cfg.precision, device) == torch.float16
@@ -64,6 +66,7 @@ class Trainer:
         store_attr(but='callbacks')
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self.step = self.epoch = self.step_in_epoch = self.skipped_steps = self.nonfinite_streak = 0
+        self.step_kept = None  # device bool: whether this step's update is applied, when the non-finite check runs on the device
         self.total_steps = cfg.epochs * data.steps_per_epoch
         self.amp_dtype, self.last_metrics, self.stop_reason = autocast_dtype(cfg.precision, env.device), {}, None
 
@@ -132,6 +135,8 @@ class Trainer:
         self.scaler.unscale_(self.optimizer)
         self.grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or math.inf)
         self.lr = self.optimizer.param_groups[0]['lr']
+        if self.step_kept is not None and not self.scaler.is_enabled():  # (fp16's scaler skips non-finite gradients itself)
+            self.optimizer.found_inf = (~self.step_kept).float()  # fused AdamW then leaves weights, moments and step count
         self.scaler.step(self.optimizer); self.scaler.update()
 
     def zero_grad(self): self.optimizer.zero_grad(set_to_none=True)
@@ -169,21 +174,56 @@ class DeviceCB(Callback):
 
 class TeacherCB(Callback):
     "After each update: clamp the logit scale and update the objective's teacher (EMA); at epoch end, its snapshot."
-    def after_step(self, t: Trainer): clamp_logit_scale(t.model); t.objective.after_step(t.model)
+    def after_step(self, t: Trainer): clamp_logit_scale(t.model); t.objective.after_step(t.model, t.step_kept)
     def after_epoch(self, t: Trainer): t.objective.on_epoch_end(t.model)
 
 # %% ../nbs/07_train.ipynb #f6eda27b
+def _stop_if_diverged(t: Trainer, streak: int):
+    "Stop the run with advice once `streak` non-finite losses in a row reach `nan_patience`."
+    if streak >= t.cfg.nan_patience: raise RuntimeError(
+        f"The loss was NaN/inf for {streak} steps in a row (by step {t.step}, nan_patience={t.cfg.nan_patience}): "
+        f"the run diverged. Lower lr, use precision='bf16' or 'fp32' instead of fp16, or check the data; "
+        f"resume='latest' continues from the last good checkpoint.")
+
 class NonFiniteCB(Callback):
     "Skips the update when the loss is NaN or infinite on any rank; `nan_patience` in a row stop the run."
+    def before_fit(self, t: Trainer):
+        self.on_device = bool(t.optimizer.defaults.get('fused'))  # fused AdamW can skip an update the device decided on
+        # skipped steps, the current streak, the longest streak since the last read: on the device between reads
+        self.counts = torch.tensor([t.skipped_steps, t.nonfinite_streak, t.nonfinite_streak], device=t.env.device)
     def after_loss(self, t: Trainer):
+        if self.on_device: return self.flag_on_device(t)
         if not any_rank(not torch.isfinite(t.loss.detach()).item(), t.env): t.nonfinite_streak = 0; return
         t.skipped_steps, t.nonfinite_streak = t.skipped_steps + 1, t.nonfinite_streak + 1
-        if t.nonfinite_streak >= t.cfg.nan_patience: raise RuntimeError(
-            f"The loss was NaN/inf for {t.nonfinite_streak} steps in a row (up to step {t.step}, nan_patience="
-            f"{t.cfg.nan_patience}): the run diverged. Lower lr, use precision='bf16' or 'fp32' instead of fp16, "
-            f"or check the data; resume='latest' continues from the last good checkpoint.")
+        _stop_if_diverged(t, t.nonfinite_streak)
         if t.env.world_size > 1: (t.loss * 0).backward()  # DDP expects every rank to finish a backward pass
         raise SkipStep
+
+# %% ../nbs/07_train.ipynb #025eb809
+@patch
+def flag_on_device(self: NonFiniteCB, t: Trainer):
+    "Decide the skip on the device, so the host queues backward and update without waiting for the forward pass."
+    bad = (all_reduce_mean((~torch.isfinite(t.loss.detach())).float(), t.env) > 0).long()  # any rank's
+    skipped, streak, longest = self.counts.unbind()
+    streak = (streak + 1) * bad
+    self.counts, t.step_kept = torch.stack([skipped + bad, streak, torch.maximum(longest, streak)]), bad == 0
+
+@patch
+def read_counts(self: NonFiniteCB, t: Trainer) -> int:
+    "The counts on the host (`skipped_steps`, `nonfinite_streak`); returns the longest streak since the last read."
+    t.skipped_steps, t.nonfinite_streak, longest = self.counts.tolist()
+    self.counts[2] = t.nonfinite_streak
+    return longest
+
+@patch
+def after_batch(self: NonFiniteCB, t: Trainer):
+    "Read the device's counts at log and checkpoint steps, which read the host's anyway."
+    if self.on_device and (t.step % t.cfg.log_every == 0 or t.step % t.cfg.ckpt_every == 0): _stop_if_diverged(t, self.read_counts(t))
+
+@patch
+def after_fit(self: NonFiniteCB, t: Trainer):
+    if self.on_device and t.error is None: self.read_counts(t)
+
 
 # %% ../nbs/07_train.ipynb #a346df7a
 class MetricsCB(Callback):
@@ -197,9 +237,11 @@ class MetricsCB(Callback):
         self.reset(t)
     def reset(self, t: Trainer): self.sums, self.updates, self.wait, self.start, self.first = {}, 0, 0., time.perf_counter(), t.step
     def after_step(self, t: Trainer):
+        kept = t.step_kept  # None: kept (the host-side check raised `SkipStep` otherwise); else a device bool
         for k, v in {**t.terms, 'loss': t.loss, 'grad_norm': t.grad_norm}.items():
-            self.sums[k] = self.sums.get(k, 0.) + torch.as_tensor(v).detach().float()
-        self.updates += 1
+            v = torch.as_tensor(v, device=t.env.device).detach().float()
+            self.sums[k] = self.sums.get(k, 0.) + (v if kept is None else torch.where(kept, v, 0.))
+        self.updates = self.updates + (1 if kept is None else kept.float())
     def after_batch(self, t: Trainer):
         self.wait += t.data_wait
         if t.step % t.cfg.log_every == 0: self.log(t)
@@ -210,7 +252,8 @@ class MetricsCB(Callback):
     def log(self, t: Trainer):
         "Average the window, write it (rank 0) and start a new window."
         steps, seconds, keys = t.step - self.first, time.perf_counter() - self.start, sorted(self.sums)
-        local = torch.stack([self.sums[k].to(t.env.device) / max(self.updates, 1) for k in keys]
+        updates = torch.as_tensor(self.updates, dtype=torch.float, device=t.env.device)  # 0 with terms: all skipped, NaN
+        local = torch.stack([self.sums[k] / updates for k in keys]
                             + [torch.tensor(self.wait / steps, device=t.env.device)])
         means = all_reduce_mean(local, t.env).tolist()
         row = dict(step=t.step, epoch=t.epoch, **dict(zip(keys, means)), lr=getattr(t, 'lr', 0.),
