@@ -14,7 +14,7 @@ $(VENV)/.stamp: requirements.txt settings.ini setup.py
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
-	$(BIN)/python -m ipykernel install --user --name psd_clip --display-name "psd_clip (.venv)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name psd_clip --display-name "psd_clip (.venv)" >/dev/null
 	touch $@
 
 venv: $(VENV)/.stamp

@@ -5,6 +5,8 @@
 It writes its own img2dataset-style shards (key.jpg + key.txt + key.json) to a temporary folder, then reads them in
 one process (workers=0, so the figure is per core) through
   - ours: `psd_clip.data.make_train_data` for a web scale (decode, mild random resized crop to 224, normalize, tokenize);
+  - ours with `decode_on='device'`: the loader's share only (each JPEG checked at 1/8 scale, crop boxes, tokenize), the
+    CPU work left per sample when the GPU decodes; then `psd_clip.decode.decode_batch` on `--device` over the same batches;
   - open_clip's: `open_clip_train.data.get_wds_dataset` (the pipeline `open_clip_train` uses: shard and sample shuffle,
     PIL decode, `open_clip.image_transform(224, is_train=True)`, tokenize, batch); if it fails with the installed
     webdataset (open_clip_train 3.3.0's tar reader does with webdataset 1.0), the same stages with webdataset's own
@@ -20,6 +22,7 @@ import numpy as np, open_clip, torch
 from PIL import Image
 from psd_clip.core import make_config, resolve
 from psd_clip.data import get_tokenizer, make_train_data, write_webdataset_shard
+from psd_clip.decode import decode_batch
 
 
 def parse_args(argv=None):
@@ -30,6 +33,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--image-size", type=int, default=224, help="side of the augmented training images")
     parser.add_argument("--passes", type=int, default=5, help="full passes of each pipeline")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="where decode_on='device' decodes")
     return parser.parse_args(argv)
 
 
@@ -54,10 +58,28 @@ def write_shards(folder: Path, args) -> list[Path]:
     return paths
 
 
-def ours(folder: Path, args):
-    cfg = resolve(make_config(scale="3M", data_root=str(folder), n_train=args.images, batch_size=args.batch, image_size=args.image_size, workers=0))
-    data = make_train_data(cfg, get_tokenizer(77))
+def ours(folder: Path, args, decode_on="loader"):
+    cfg = resolve(
+        make_config(scale="3M", data_root=str(folder), n_train=args.images, batch_size=args.batch, image_size=args.image_size, workers=0, decode_on=decode_on)
+    )
+    return make_train_data(cfg, get_tokenizer(77))
+
+
+def count(data):
     return lambda: sum(len(images) for images, tokens in data.loader(0))
+
+
+def device_decode_rate(data, device: str) -> float:
+    "Samples/s of `decode_batch` on `device` over one pass of the loader's batches (prepared first, not timed)."
+    batches = [images for images, _ in data.loader(0)]
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    decode_batch(batches[0], device)
+    sync()
+    start = time.perf_counter()
+    for batch in batches:
+        decode_batch(batch, device)
+    sync()
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
 
 
 def open_clips(folder: Path, args):
@@ -121,20 +143,25 @@ def main(argv=None):
         )
         theirs, which = open_clips(folder, args)
         print(f"open_clip pipeline: {which}")
-        pipelines, rates = {"psd_clip": ours(folder, args), "open_clip": theirs}, {"psd_clip": [], "open_clip": []}
+        on_device = ours(folder, args, decode_on="device")
+        pipelines = {"psd_clip": count(ours(folder, args)), "open_clip": theirs, "psd_clip_device_loader": count(on_device)}
+        rates = {name: [] for name in pipelines}
         for p in range(args.passes):
             for name in list(pipelines) if p % 2 == 0 else reversed(list(pipelines)):
                 start = time.perf_counter()
                 n = pipelines[name]()
                 seconds = time.perf_counter() - start
                 rates[name].append(n / seconds)
-                print(f"pass {p} {name:10s} {n} samples in {seconds:.1f}s: {n / seconds:.0f} samples/s", flush=True)
+                print(f"pass {p} {name:22s} {n} samples in {seconds:.1f}s: {n / seconds:.0f} samples/s", flush=True)
         median = {name: statistics.median(r) for name, r in rates.items()}
         for name, r in median.items():
-            print(f"{name:10s} median {r:.0f} samples/s per core")
+            print(f"{name:22s} median {r:.0f} samples/s per core")
         paired = statistics.median(a / b for a, b in zip(rates["psd_clip"], rates["open_clip"]))  # the two passes of a round run back to back
         print(f"psd_clip / open_clip throughput: {median['psd_clip'] / median['open_clip']:.3f}x of the medians, {paired:.3f}x median of per-round ratios")
-        return median
+        print(f"psd_clip_device_loader / open_clip: {median['psd_clip_device_loader'] / median['open_clip']:.3f}x of the medians (CPU work per sample)")
+        rate = device_decode_rate(on_device, args.device)
+        print(f"decode_batch on {args.device}: {rate:.0f} samples/s (decode, crop, resize, normalize; batch {args.batch})")
+        return median | {f"decode_batch_{args.device}": rate}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Sections, in order, each skipped (and said so) once the time budget is spent:
     counted once), and the host-device synchronizations per step between log steps are counted (sync debug mode).
  4. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
  5. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
+ 6. data: webdataset throughput per core (ours, open_clip's, ours with decode_on='device') and `decode_batch` on the GPU.
 """
 
 import argparse, json, math, os, sys, time, warnings
@@ -19,6 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data_throughput
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
 from psd_clip.train import Callback, StopAtCB, train
@@ -31,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument("--dry-run", action="store_true", help="CPU: tiny presets, small batches, few repeats")
     parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
-    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix"])
+    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data"])
     return parser.parse_args(argv)
 
 
@@ -223,6 +225,7 @@ def main(argv=None):
         resume=lambda: resume_section(args.dry_run, runs / "resume"),
         nonfinite=lambda: nonfinite_section(args.dry_run, runs / "nonfinite"),
         matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + args.budget_s),
+        data=lambda: data_throughput.main(["--images", "256" if args.dry_run else "1024", "--passes", "3"]),
     )
     for name in args.sections:
         timed_section(name, out, start, args.budget_s, sections[name])

@@ -62,7 +62,8 @@ METHODS = ('psd', 'clip', 'label_smoothing', 'albef')
 TEACHERS = ('self', 'ema', 'snapshot')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 CHOICES = {'method': METHODS, 'teacher': TEACHERS, 'precision': PRECISIONS,
-           'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset'), 'regime': ('rich', 'memorize')}
+           'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset'), 'regime': ('rich', 'memorize'),
+           'decode_on': ('loader', 'device')}
 
 # %% ../nbs/00_core.ipynb #a0e1c7d5
 DATA_FORMATS = ('webdataset', 'csv', 'folder', 'hf')  # the layouts of your own data that scale 'own' reads (`psd_clip.sources`)
@@ -105,6 +106,7 @@ class RunConfig:
     n_train: int | None = None  # cap on training pairs
     image_size: int | None = None
     workers: int = 0  # data-loader worker processes per rank
+    decode_on: str = 'loader'  # web shards' JPEGs: decoded by the loader's workers, or on the run's 'device' (nvJPEG on CUDA)
     out_dir: str = 'runs/default'
     n_gpus: int = 1  # more than 1 launches torchrun with this many processes
     resume: str | None = None  # None, 'latest', or a checkpoint path

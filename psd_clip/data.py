@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from .core import RunConfig, get_scale
 import torch.nn.functional as F
 from .ingest import ImageTooLarge, open_image, shard_samples
+from .decode import device_decoding
 from .world import DEFAULT_NOISE, emoji_pairs, make_scenes
 from .items import DEFAULT_ITEM_NOISE, make_items
 
@@ -94,13 +95,15 @@ SKIP_KEYS = ('pairs', 'skipped_corrupt_images', 'skipped_large_images', 'skipped
 
 def decode_pair(image, # encoded bytes, a path, or a file object; None: the sample has no image
                 caption, # str or bytes; None: the sample has no caption
-                counts: Counter) -> tuple[Image.Image, str] | None:
+                counts: Counter,
+                opener: Callable = open_image, # image source -> image (`psd_clip.decode.open_for_device` checks and keeps JPEGs)
+               ) -> tuple[Image.Image, str] | None:
     "The 8-bit RGB image and stripped caption, or None, counted in `counts` by why (see `SKIP_KEYS`)."
     if caption is None: counts['skipped_missing_captions'] += 1; return None
     caption = (caption.decode('utf-8', 'replace') if isinstance(caption, bytes) else caption).strip()
     if not caption: counts['skipped_empty_captions'] += 1; return None
     if image is None: counts['skipped_missing_images'] += 1; return None
-    try: decoded = open_image(image)
+    try: decoded = opener(image)
     except ImageTooLarge: counts['skipped_large_images'] += 1; return None
     except Exception: counts['skipped_corrupt_images'] += 1; return None  # decoders of untrusted bytes raise anything
     counts['pairs'] += 1
@@ -316,10 +319,10 @@ def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
 # %% ../nbs/02_data.ipynb #a2f2caea
 _PROBLEM_KEYS = {'damaged_shard': 'skipped_shards', 'duplicate_key': 'skipped_duplicate_keys'}
 
-def _decode_sample(sample, found: dict):
+def _decode_sample(sample, found: dict, opener: Callable = open_image):
     "The (image, caption) of a shard sample, or None with the problem noted in `found['bad']` as (kind, name, detail)."
     counts = Counter()
-    pair = None if sample.problem else decode_pair(*sample_image_caption(sample.files), counts)
+    pair = None if sample.problem else decode_pair(*sample_image_caption(sample.files), counts, opener)
     if pair is None:
         kind = _PROBLEM_KEYS.get(sample.problem) or next(iter(counts))
         found['bad'].append((kind, sample.shard if sample.key is None else f'{sample.shard}/{sample.key}', sample.reason))
@@ -328,8 +331,9 @@ def _decode_sample(sample, found: dict):
 # %% ../nbs/02_data.ipynb #601b0486
 class _ShardBatches(IterableDataset):
     "Endless per-rank batches (images, tokens, what was found) from webdataset shards; workers split the shards."
-    def __init__(self, shards, transform, tokenizer, batch_size: int, seed: int, shuffle_buffer: int = 2000):
-        self.shards, self.transform, self.tokenizer = shards, transform, tokenizer
+    def __init__(self, shards, transform, tokenizer, batch_size: int, seed: int, shuffle_buffer: int = 2000,
+                 opener: Callable = open_image, collate: Callable = torch.stack):  # `psd_clip.decode.device_decoding` swaps these
+        self.shards, self.transform, self.tokenizer, self.opener, self.collate = shards, transform, tokenizer, opener, collate
         self.batch_size, self.seed, self.shuffle_buffer = batch_size, seed, shuffle_buffer
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -340,11 +344,11 @@ class _ShardBatches(IterableDataset):
             rng, decoded = np.random.default_rng([self.seed, worker, repeat]), 0
             samples = (s for i in rng.permutation(len(shards)) for s in shard_samples(shards[i]))
             for sample in shuffled(samples, self.shuffle_buffer, rng):
-                if (pair := _decode_sample(sample, found)) is None: continue
+                if (pair := _decode_sample(sample, found, self.opener)) is None: continue
                 images.append(self.transform(pair[0], generator)); captions.append(pair[1]); decoded += 1
                 found['first_pass_pairs'] += repeat == 0
                 if len(images) == self.batch_size:
-                    yield torch.stack(images), self.tokenizer(captions), found
+                    yield self.collate(images), self.tokenizer(captions), found
                     images, captions, found = [], [], dict(bad=[], first_pass_pairs=0)
             if not decoded: raise RuntimeError(f"No readable image-caption pair in shards {[s.name for s in shards]}: {found['bad'][:10]}")
 
@@ -364,7 +368,9 @@ def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> Tr
             if kind == 'skipped_shards': counts['damaged_shards'].append(name); warnings.warn(f'Skipping the rest of a damaged shard: {detail}')
     def batches(epoch: int, start_step: int = 0):
         seed, pairs_this_epoch = int(np.random.SeedSequence([cfg.seed, epoch, rank]).generate_state(1)[0] >> 1), 0
-        stream = _ShardBatches(mine, image_transform(cfg.image_size, train=True), tokenizer, per_rank, seed)
+        transform = image_transform(cfg.image_size, train=True)
+        decoding = device_decoding(transform, cfg.image_size) if cfg.decode_on == 'device' else dict(transform=transform)
+        stream = _ShardBatches(mine, tokenizer=tokenizer, batch_size=per_rank, seed=seed, **decoding)
         for step, (images, tokens, found) in enumerate(DataLoader(stream, batch_size=None, num_workers=min(cfg.workers, len(mine)))):
             if step >= steps: return
             count(found)  # steps a resume skips too: counted by name, nothing is counted twice
@@ -380,6 +386,8 @@ def make_train_data(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`
     if None in (cfg.batch_size, cfg.image_size, cfg.n_train):
         raise ValueError("make_train_data needs a resolved config: call psd_clip.core.resolve(cfg) first")
     source = get_scale(cfg.scale).source
+    if cfg.decode_on == 'device' and source != 'webdataset':
+        raise ValueError(f"decode_on='device' decodes web-scale webdataset shards; scale {cfg.scale!r} reads {source} data: use decode_on='loader'")
     if source == 'own':  # your own collection, in any format (psd_clip.sources builds on this module, hence here)
         from psd_clip.sources import own_train_data
         return own_train_data(cfg, tokenizer, rank, world_size)

@@ -13,6 +13,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 from .core import RunConfig, autocast_dtype, config_argv, config_parser, make_config, pick_device, resolve, seed_everything
 from .data import get_tokenizer, make_train_data
+from .decode import DeviceImages, decode_batch
 from .model import clamp_logit_scale, create_model, model_context_length, param_groups
 from .loss import build_objective
 from .distributed import DistEnv, all_reduce_mean, any_rank, gather_objects, init_distributed
@@ -165,11 +166,12 @@ def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
 
 # %% ../nbs/07_train.ipynb #7e979f8c
 class DeviceCB(Callback):
-    "Moves each batch to the run's device."
+    "Moves each batch to the run's device (or decodes it there, with `decode_on='device'`)."
     order = -10
     def before_batch(self, t: Trainer):
         layout = torch.channels_last if t.cfg.channels_last else torch.contiguous_format
-        t.images = copy_to_device(t.images, t.env.device, memory_format=layout)
+        if isinstance(t.images, DeviceImages): t.images = decode_batch(t.images, t.env.device, layout)  # decode_on='device'
+        else: t.images = copy_to_device(t.images, t.env.device, memory_format=layout)
         t.tokens = copy_to_device(t.tokens, t.env.device)
 
 class TeacherCB(Callback):
@@ -199,7 +201,7 @@ class NonFiniteCB(Callback):
         if t.env.world_size > 1: (t.loss * 0).backward()  # DDP expects every rank to finish a backward pass
         raise SkipStep
 
-# %% ../nbs/07_train.ipynb #025eb809
+# %% ../nbs/07_train.ipynb #358fccbb
 @patch
 def flag_on_device(self: NonFiniteCB, t: Trainer):
     "Decide the skip on the device, so the host queues backward and update without waiting for the forward pass."
