@@ -106,6 +106,7 @@ class RunConfig:
     n_train: int | None = None  # cap on training pairs
     image_size: int | None = None
     workers: int = 0  # data-loader worker processes per rank
+    local_loss: bool = False  # several processes: each rank's rows against the global batch (a world_size times smaller logit matrix)
     decode_on: str = 'loader'  # web shards' JPEGs: decoded by the loader's workers, or on the run's 'device' (nvJPEG on CUDA)
     out_dir: str = 'runs/default'
     n_gpus: int = 1  # more than 1 launches torchrun with this many processes

@@ -354,7 +354,7 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     tokenizer = get_tokenizer(model_context_length(cfg.arch))
     data = make_train_data(cfg, tokenizer, env.rank, env.world_size)  # first: a web scale without data fails here
     model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(env.device)
-    objective = compile_teacher(build_objective(cfg, model, env.rank, env.world_size), cfg, env.device)
+    objective = compile_teacher(build_objective(cfg, model, env.rank, env.world_size, cfg.local_loss), cfg, env.device)
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, env.device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env,
                       [*default_callbacks(cfg), *callbacks])
