@@ -25,8 +25,8 @@ from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, r
 # %% auto #0
 __all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'copy_to_device', 'DeviceCB',
            'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB', 'StopAtCB', 'wrap_model',
-           'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'finish', 'train',
-           'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
+           'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'resource_use', 'finish',
+           'train', 'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07_train.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -385,6 +385,13 @@ def _eval_version(suite: str) -> int | None:
     from psd_clip.mini import MINI_SUITES, MINI_VERSION
     return MINI_VERSION if suite in MINI_SUITES else None
 
+def resource_use(device: torch.device) -> dict:
+    "This process's CPU seconds (all threads), peak resident memory and, on CUDA, its tensors' peak on the device (MiB)."
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # CPU time does not grow when other jobs share the cores; wall time does
+    use = {'cpu_time_s': round(usage.ru_utime + usage.ru_stime, 1), 'peak_rss_mb': round(usage.ru_maxrss / 1024)}  # Linux: KiB
+    return use | ({'peak_gpu_mb': round(torch.cuda.max_memory_allocated(device) / 2**20)} if device.type == 'cuda' else {})
+
 def finish(t: Trainer, start: float) -> dict:
     "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
     interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
@@ -396,7 +403,7 @@ def finish(t: Trainer, start: float) -> dict:
                    resume_differences=t.resume_differences, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
                    final_metrics=t.last_metrics, compile=compile_report(t.net), eval=metrics,
-                   eval_version=_eval_version(t.cfg.eval_suite))
+                   eval_version=_eval_version(t.cfg.eval_suite), **resource_use(t.env.device))
     if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
     return json.loads(json.dumps(results, default=_json_value))
 

@@ -1,0 +1,77 @@
+"""Wall time and peak memory of the tiny default run, and of the tiny paper reproduction from the runs it cached.
+
+    OMP_NUM_THREADS=2 python benchmarks/run_cost.py            # trains the default run (a few minutes on 2 cores)
+    python benchmarks/run_cost.py --skip-run                   # only the paper reproduction's figures
+
+1. The default run: `python -m psd_clip.train --scale tiny` (the run `make demo` trains: the defaults, PSD) in a
+   fresh folder. Its wall time from outside (process start to exit, imports included), the train and total times it
+   records, and its peak memory (resident; and on CUDA the device's) as results.json records it.
+2. The tiny paper reproduction: every distinct run that the committed tables under data/results/ list, found in the
+   run cache by its folder name. How many; the sum of their CPU times divided by the cores (the wall time of the
+   whole reproduction with every core busy; CPU time does not grow when runs share the cores, wall time does), or,
+   for runs made before the kit recorded CPU time, the sum of their wall times divided by --jobs; the longest run;
+   and the largest peak memory recorded.
+"""
+
+import argparse, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_run() -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.time()
+        command = [sys.executable, "-m", "psd_clip.train", "--scale", "tiny", "--out_dir", out]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        results = json.loads((Path(out) / "results.json").read_text())
+    keys = ("train_time_s", "wall_time_s", "cpu_time_s", "peak_rss_mb", "peak_gpu_mb", "device")
+    return dict(command=" ".join(command[1:4]), outside_wall_s=round(time.time() - start, 1), **{k: results[k] for k in keys if k in results})
+
+
+def cached_run(run_dir: str) -> dict | None:
+    "A run's results.json, looked up by its folder name under this checkout's runs/ (tables record absolute paths)."
+    for root in ("cache", "soft_targets"):
+        path = ROOT / "runs" / root / Path(run_dir).name / "results.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def paper_reproduction(jobs: int) -> dict:
+    run_dirs = set()
+    for table in (ROOT / "data" / "results").glob("*/*.json"):
+        content = json.loads(table.read_text())
+        if isinstance(content, dict) and "rows" in content:
+            run_dirs |= {row["run_dir"] for row in content["rows"] if "run_dir" in row}
+    found = {d: r for d in sorted(run_dirs) if (r := cached_run(d)) is not None}
+    cpu = [r["cpu_time_s"] for r in found.values() if "cpu_time_s" in r]
+    walls = [r["wall_time_s"] for r in found.values() if "cpu_time_s" not in r]
+    peaks = [r["peak_rss_mb"] for r in found.values() if "peak_rss_mb" in r]
+    return dict(
+        distinct_runs=len(run_dirs),
+        found_in_cache=len(found),
+        runs_with_cpu_time=len(cpu),
+        estimated_wall_min=round((sum(cpu) / os.cpu_count() + sum(walls) / jobs) / 60, 1),
+        cores=os.cpu_count(),
+        jobs_for_runs_without_cpu_time=jobs,
+        longest_run_wall_s=max(r["wall_time_s"] for r in found.values()) if found else None,
+        peak_rss_mb=max(peaks, default="not recorded"),
+        runs_with_peak_recorded=len(peaks),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-run", action="store_true", help="do not train the default run")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel runs the paper's time is divided by")
+    args = parser.parse_args(argv)
+    print(f"threads {os.environ.get('OMP_NUM_THREADS', 'unset')}, {os.cpu_count()} CPU cores")
+    out = {} if args.skip_run else {"default_run": default_run()}
+    out["paper_reproduction"] = paper_reproduction(args.jobs)
+    print(json.dumps(out, indent=1))
+    return out
+
+
+if __name__ == "__main__":
+    main()
