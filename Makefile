@@ -7,6 +7,8 @@ THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHONUNBUFFERED := 1
 SNAPSHOT := find nbs psd_clip -type f -not -path "*/__pycache__/*" -not -path "*/.ipynb_checkpoints/*" | sort | xargs md5sum
 
+NOISE_TYPES := random_mismatch, hard_mismatch, partial, boilerplate, wrong_attribute, generic
+
 .PHONY: venv demo test lint lab world-check readme paper
 
 $(VENV)/.stamp: requirements.txt settings.ini setup.py
@@ -29,10 +31,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check tests benchmarks tools
 
-## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached).
+## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached),
+## then the noise sweep once more for each noise type alone.
 paper: venv
 	mkdir -p runs/paper
 	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar --log-output $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
+	echo "== nbs/paper/noise_levels.ipynb, each noise type alone at 40% noisy pairs"
+	$(BIN)/papermill --progress-bar --log-output nbs/paper/noise_levels.ipynb runs/paper/noise_types.ipynb -k psd_clip \
+	  -y '{noise_types: [$(NOISE_TYPES)], levels: [0.0, 0.4], out: ../../data/results/noise_types}'
 
 ## README.md's method section is written from nbs/index.ipynb.
 readme: venv

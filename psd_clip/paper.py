@@ -19,7 +19,8 @@ from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdic
 __all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
            'read_comparison', 'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms',
            'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
-           'pairs_settings', 'gains', 'trend_plot', 'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
+           'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'shift_views',
+           'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -156,6 +157,9 @@ def noise_settings(levels, # shares of noisy pairs
                    noise_type: str = 'all', # one caption-noise type, or 'all' in their default proportions
                    rates: dict = DEFAULT_ITEM_NOISE) -> dict: # the world's default rate of each type
     "The settings that make each share of pairs noisy."
+    if noise_type != 'all' and noise_type not in rates:
+        raise ValueError(f"noise_type={noise_type!r}: choose 'all' or one of {list(rates)} (papermill takes a list of them "
+                         f"as YAML: -y '{{noise_types: [generic, partial]}}')")
     fraction = sum(rates.values()) if noise_type == 'all' else rates[noise_type]
     only = {} if noise_type == 'all' else dict(noise_types=noise_type)
     return {level: dict(noise_scale=round(level / fraction, 6), **(only if level else {})) for level in levels}  # clean is clean, whatever the type
@@ -189,6 +193,24 @@ def trend_plot(frame: pd.DataFrame, metric: str, dial: str, ylabel: str, xlabel:
     left.set(xlabel=xlabel, ylabel=ylabel); right.set(xlabel=xlabel, ylabel=f'gain over {baseline}'); right.legend(fontsize=8)
     if log_x: left.set_xscale('log'); right.set_xscale('log')
     fig.tight_layout()
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    return fig
+
+# %% ../nbs/14_paper.ipynb #94be67d2
+def gains_by_type_plot(gains_of: dict[str, pd.DataFrame], # noise type -> its `gains` table
+                       dial: str, ylabel: str, path: Path | None = None):
+    "Each method's gain over the baseline ± sd for every noise type, one panel per nonzero dial value."
+    import matplotlib.pyplot as plt
+    frame = pd.concat([g.assign(noise_type=t) for t, g in gains_of.items()])
+    frame = frame[frame[dial] > 0]
+    levels = sorted(frame[dial].unique())
+    fig, axes = plt.subplots(1, len(levels), figsize=(4.5 * len(levels), 3.3), squeeze=False, sharey=True)
+    for ax, level in zip(axes[0], levels):
+        at = frame[frame[dial] == level]
+        for i, (method, g) in enumerate(at.groupby('method', sort=False)):
+            ax.errorbar(g['noise_type'], g['gain'], yerr=g['sd'], marker='o', capsize=3, ls='', label=method, color=f'C{i + 1}')
+        ax.axhline(0, color='C0', ls='--'); ax.set(title=f'{dial} = {level}', ylabel=ylabel); ax.tick_params(axis='x', rotation=40)
+    axes[0][0].legend(fontsize=8); fig.tight_layout()
     if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
     return fig
 

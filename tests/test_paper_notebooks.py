@@ -60,15 +60,18 @@ def test_ablations_notebook(tmp_path):
 
 
 def test_noise_levels_notebook(tmp_path):
-    out, figures = run_paper_notebook("noise_levels", tmp_path, regime="rich", levels=[0.0, 0.6], methods=["clip", "psd"], noise_types=["all", "generic"])
+    out, figures = run_paper_notebook(
+        "noise_levels", tmp_path, regime="rich", levels=[0.0, 0.6], methods=["clip", "psd"], noise_types=["all", "generic", "partial"]
+    )
     rows = json.loads((out / "runs.json").read_text())["rows"]
     assert sorted({(r["noise_type"], r["noisy"], r["method"]) for r in rows}) == sorted(
-        (t, level, m) for t in ("all", "generic") for level in (0.0, 0.6) for m in ("clip", "psd")
+        (t, level, m) for t in ("all", "generic", "partial") for level in (0.0, 0.6) for m in ("clip", "psd")
     )
     gains = (out / "gains_all.csv").read_text().splitlines()
     assert gains[0] == "noisy,method,gain,sd,verdict" and len(gains) == 3
     assert " ± " in (out / "noise_levels_generic.md").read_text()
     assert (figures / "noise_levels.png").stat().st_size > 5_000 and (figures / "noise_levels_generic.png").exists()
+    assert (figures / "noise_types.png").stat().st_size > 5_000  # the single types' gains side by side
 
 
 def test_data_scaling_notebook(tmp_path):
