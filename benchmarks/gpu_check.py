@@ -81,20 +81,15 @@ def mfu_section(dry, peak, deadline):
     return found
 
 
+def short_tiny_run(dry, **settings) -> dict:
+    "RunConfig settings of a short tiny run without evaluation: 4,096 pairs in batches of 256, or 512 in 64 (dry run)."
+    base = dict(scale="tiny", n_train=512 if dry else 4096, batch_size=64 if dry else 256, eval_suite="none", ckpt_every=1000, warmup_steps=4)
+    return base | dict(with_emoji=False) | settings
+
+
 def resume_section(dry, root: Path):
     "Losses of an uninterrupted run against a run stopped at step 5 and resumed."
-    base = dict(
-        scale="tiny",
-        n_train=512 if dry else 4096,
-        batch_size=64 if dry else 256,
-        epochs=2,
-        eval_suite="none",
-        log_every=1,
-        ckpt_every=1000,
-        warmup_steps=4,
-        teacher="ema",
-        with_emoji=False,
-    )
+    base = short_tiny_run(dry, epochs=2, log_every=1, teacher="ema")
     train(make_config(**base, out_dir=str(root / "straight")))
     train(make_config(**base, out_dir=str(root / "stopped")), callbacks=[StopAtCB(5)])
     resumed = train(make_config(**base, out_dir=str(root / "stopped"), resume="latest"))
@@ -137,19 +132,7 @@ def nonfinite_section(dry, root: Path):
     "A NaN loss at step 3 with the GPU defaults: skipped on the device; and the host syncs per step (no log step inside)."
     watch = range(6, 14)
     probe = NaNAndSyncs(nan_step=3, watch=watch)
-    config = make_config(
-        scale="tiny",
-        n_train=512 if dry else 4096,
-        batch_size=32 if dry else 256,
-        epochs=1,
-        eval_suite="none",
-        log_every=1000,
-        ckpt_every=1000,
-        warmup_steps=4,
-        with_emoji=False,
-        teacher="ema",
-        out_dir=str(root),
-    )
+    config = make_config(**short_tiny_run(dry, epochs=2, log_every=1000, teacher="ema"), out_dir=str(root))  # 16 steps or more
     r = train(config, callbacks=[probe])
     unchanged = all(torch.equal(a, b) for a, b in zip(probe.weights[3], probe.weights[4]))
     syncs = probe.syncs / len(watch) if torch.cuda.is_available() else "n/a (CPU)"
@@ -157,17 +140,7 @@ def nonfinite_section(dry, root: Path):
 
 
 def matrix_section(dry, root: Path, deadline):
-    base = dict(
-        scale="tiny",
-        n_train=256 if dry else 4096,
-        batch_size=32 if dry else 256,
-        epochs=1 if dry else 2,
-        eval_suite="none",
-        log_every=4,
-        ckpt_every=1000,
-        warmup_steps=4,
-        with_emoji=False,
-    )
+    base = short_tiny_run(dry, epochs=1 if dry else 2, log_every=4)
     out = {}
     for name, kw in [
         ("bf16", {}),
