@@ -196,7 +196,7 @@ def trend_plot(frame: pd.DataFrame, metric: str, dial: str, ylabel: str, xlabel:
     if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
     return fig
 
-# %% ../nbs/14_paper.ipynb #94be67d2
+# %% ../nbs/14_paper.ipynb #c7892524
 def gains_by_type_plot(gains_of: dict[str, pd.DataFrame], # noise type -> its `gains` table
                        dial: str, ylabel: str, path: Path | None = None):
     "Each method's gain over the baseline ± sd for every noise type, one panel per nonzero dial value."

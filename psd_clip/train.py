@@ -395,10 +395,11 @@ def resource_use(device: torch.device) -> dict:
 def finish(t: Trainer, start: float) -> dict:
     "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
     interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
+    reached_max_steps = t.cfg.max_steps is not None and t.step >= t.cfg.max_steps  # the end the run was given, not a stop
     if t.env.rank == 0 and not interrupted:  # saved before evaluating, so a failing evaluation loses no trained model
         save_open_clip(t.model, Path(t.cfg.out_dir) / 'model_final.pt')
     metrics = {} if interrupted else evaluate_trainer(t)
-    results = dict(status=t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
+    results = dict(status='finished' if reached_max_steps else t.stop_reason or 'finished', config=asdict(t.cfg), data=t.data.counts, steps=t.step,
                    epoch=t.epoch, skipped_steps=t.skipped_steps, resumed_from=t.resumed_from,
                    resume_differences=t.resume_differences, world_size=t.env.world_size,
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),

@@ -111,7 +111,7 @@ def test_papermill_own_data(tmp_path):
         parameters=dict(scale="own", data_root=str(table), max_steps=2, eval_suite="none", out_dir=str(tmp_path / "run")),
     )
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert (results["status"], results["data"]["pairs"], results["config"]["scale"]) == ("stopped at step 2", 40, "own")
+    assert (results["status"], results["data"]["pairs"], results["config"]["scale"]) == ("finished", 40, "own")  # max_steps reached: finished
 
 
 def test_torchrun_ranks_share_each_batch(tmp_path):

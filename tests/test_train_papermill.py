@@ -21,7 +21,7 @@ def test_tiny_run(tmp_path):
     params = dict(method="clip", n_train=256, batch_size=32, epochs=2, max_steps=4, out_dir=str(tmp_path / "run"))
     papermill.execute_notebook(NBS / "train.ipynb", tmp_path / "out.ipynb", parameters=params, kernel_name="python3", progress_bar=False)
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert (results["status"], results["steps"], results["config"]["method"]) == ("stopped at step 4", 4, "clip")
+    assert (results["status"], results["steps"], results["config"]["method"]) == ("finished", 4, "clip")  # max_steps reached: finished
     assert results["data"]["pairs"] == 256 + results["data"].get("emoji_pairs", 0) and results["config"]["batch_size"] == 32
     assert 0 < results["final_metrics"]["contrastive_loss"] < 10
     assert results["eval"], "no evaluation metrics"
