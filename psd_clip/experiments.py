@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #e7a14d26
 from __future__ import annotations
-import dataclasses, hashlib, json, os, platform, subprocess, sys
+import dataclasses, hashlib, json, os, platform, shutil, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
@@ -61,7 +61,8 @@ def reevaluate(run_dir: Path, threads: int = 1) -> dict:
     return results
 
 # %% ../nbs/12_experiments.ipynb #c369f0c4
-def run_one(overrides: dict, root: Path, threads: int = 1) -> dict:
+def run_one(overrides: dict, root: Path, threads: int = 1,
+            keep_checkpoints: bool = False) -> dict:  # False: a finished run keeps model_final.pt, not its training checkpoints
     "Train (or reuse) one run under `root`; its results, with its folder."
     run_dir = Path(root) / run_key(overrides)
     if (results := finished_results(run_dir)) is not None and stale_evaluation(results): results = reevaluate(run_dir, threads)
@@ -72,6 +73,7 @@ def run_one(overrides: dict, root: Path, threads: int = 1) -> dict:
         if done.returncode or (results := finished_results(run_dir)) is None:
             tail = (run_dir / 'train.log').read_text()[-1500:]
             raise RuntimeError(f"Run {overrides} failed (exit {done.returncode}); the end of {run_dir / 'train.log'}:\n{tail}")
+        if not keep_checkpoints: shutil.rmtree(run_dir / 'checkpoints', ignore_errors=True)  # ~100 MB a tiny run: a grid fills disks
     return {**results, 'run_dir': str(run_dir), 'overrides': overrides}
 
 # %% ../nbs/12_experiments.ipynb #9d41b962
@@ -83,6 +85,7 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
             root: str | Path = PROJECT_ROOT / 'runs' / 'cache', # where run folders live (shared by every notebook)
             jobs: int | None = None, # parallel runs; None = `default_jobs()`
             threads: int = 1, # CPU threads per run
+            keep_checkpoints: bool = False, # keep finished runs' training checkpoints (`psd_clip.soft_targets` reads them)
            ) -> list[dict]:
     "The results of every run, in order; runs already finished under `root` are reused, and a run asked for twice trains once."
     from tqdm.auto import tqdm
@@ -90,7 +93,7 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
     unique = dict(zip(keys, runs))  # two processes must never train into one folder
     results, failures = {}, []
     with ThreadPoolExecutor(jobs or default_jobs()) as pool:
-        futures = {pool.submit(run_one, r, Path(root), threads): key for key, r in unique.items()}
+        futures = {pool.submit(run_one, r, Path(root), threads, keep_checkpoints): key for key, r in unique.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc='runs'):
             try: results[futures[future]] = future.result()
             except RuntimeError as e: failures.append(str(e))

@@ -37,12 +37,13 @@ def comparison_arms(methods, regimes) -> list[tuple[dict, dict]]:  # keys of MET
 def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label columns, RunConfig overrides)
              jobs=None, file: str = 'runs.json',
              root: Path | None = None, # where the runs live; None: the cache every notebook shares
+             keep_checkpoints: bool = False, # keep finished runs' training checkpoints (the soft-target probe reads them)
              **common) -> pd.DataFrame:
     "Train (or reuse) every arm × seed (`common` settings under each arm's), write the rows to `out/file`, and return them."
     runs = [{**common, **overrides, 'seed': s} for _, overrides in arms for s in seeds]
     labels = [dict(label, seed=s) for label, _ in arms for s in seeds]
     rows = [{**label, 'run_dir': r['run_dir'], 'train_time_s': r['train_time_s'], **r['eval']}
-            for label, r in zip(labels, run_all(runs, **({'root': root} if root else {}), jobs=jobs))]
+            for label, r in zip(labels, run_all(runs, **({'root': root} if root else {}), jobs=jobs, keep_checkpoints=keep_checkpoints))]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / file).write_text(json.dumps({'machine': machine(), 'common': common, 'rows': rows}, indent=1))
     return pd.DataFrame(rows)
