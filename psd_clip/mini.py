@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_mini.ipynb #3751b691
 from __future__ import annotations
-import json, math
+import json, math, os
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 import torch.distributed as dist
@@ -24,7 +24,7 @@ __all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_SUITES', 'MINI_VERSION', 'RET
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
-FASHION_SHIFTS = ('inverted', 'rotated', 'blurred', 'recoloured')
+FASHION_SHIFTS = ('outlined', 'rotated', 'blurred', 'recoloured')
 
 def render_glyphs(glyphs: np.ndarray, # uint8 [n, 28, 28]
                   image_size: int = 32, seed: int = 0,
@@ -38,10 +38,11 @@ def render_glyphs(glyphs: np.ndarray, # uint8 [n, 28, 28]
 # %% ../nbs/10_mini.ipynb #a1928a22
 def shifted_images(glyphs: np.ndarray, shift: str, # 'clean' or one of `FASHION_SHIFTS`
                    image_size: int = 32, seed: int = 0) -> np.ndarray:
-    "Glyphs drawn as in training ('clean'), or inverted, rotated 90°, blurred, or in colours never used in training."
+    "Glyphs drawn as in training ('clean'), as outlines (a sketch), rotated 30°, blurred, or in colours never used in training."
     import torchvision.transforms.v2.functional as TF
-    if shift == 'inverted': return render_glyphs(255 - glyphs, image_size, seed)
-    if shift == 'rotated': return render_glyphs(np.rot90(glyphs, 1, axes=(1, 2)), image_size, seed)
+    def redrawn(op): return render_glyphs(op(torch.tensor(glyphs)[:, None].float()).round().clamp(0, 255).byte()[:, 0].numpy(), image_size, seed)
+    if shift == 'outlined': return redrawn(lambda g: F.max_pool2d(g, 3, 1, 1) + F.max_pool2d(-g, 3, 1, 1))  # dilation − erosion: the edges
+    if shift == 'rotated': return redrawn(lambda g: TF.rotate(g, 30, interpolation=TF.InterpolationMode.BILINEAR))
     if shift == 'recoloured': return render_glyphs(glyphs, image_size, seed, _UNSEEN_COLOURS)
     clean = render_glyphs(glyphs, image_size, seed)
     if shift == 'clean': return clean
@@ -98,7 +99,7 @@ def trend_family_accuracies(image_size: int = 32, path: Path | None = None) -> l
     "Clean and shifted accuracies of the `TREND_FAMILY` classifiers, from the cache or trained afresh."
     path = Path(path or DATA_DIR / f'eval_trend_fashion_mnist_{image_size}.json')
     tests, labels = fashion_test_sets(image_size), load_embedded('fashion_mnist')['test_labels']
-    key = {'test_set': _fingerprint(tests['clean']), 'family': TREND_FAMILY}
+    key = {'test_sets': {s: _fingerprint(images) for s, images in tests.items()}, 'family': TREND_FAMILY}
     if path.exists() and (cached := json.loads(path.read_text()))['key'] == json.loads(json.dumps(key)):
         return cached['models']
     fm = load_embedded('fashion_mnist')
@@ -108,7 +109,8 @@ def trend_family_accuracies(image_size: int = 32, path: Path | None = None) -> l
         net = train_classifier(width, n, epochs, train_images, fm['train_labels'])
         models.append({'width': width, 'n_train': n, 'epochs': epochs,
                        **{s: classifier_accuracy(net, imgs, labels) for s, imgs in tests.items()}})
-    path.write_text(json.dumps({'key': key, 'models': models}, indent=1))
+    partial = path.with_suffix(f'.{os.getpid()}.tmp')  # parallel runs may rebuild it at once: none reads a half-written file
+    partial.write_text(json.dumps({'key': key, 'models': models}, indent=1)); os.replace(partial, path)
     return models
 
 def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
@@ -119,7 +121,7 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
 
 # %% ../nbs/10_mini.ipynb #72949778
 MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
-MINI_VERSION = 2  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
+MINI_VERSION = 3  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
 RETRIEVAL_DRAWS = 15  # item retrieval: one image per class × colour (160-way), drawn this many times
 
 def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:

@@ -10,7 +10,7 @@ TABLES = {
     "zero_shot": ["Fashion-MNIST", "MNIST"],
     "linear_probe": ["glyphs (20-way)"],
     "retrieval": ["items image→text R@1", "emoji text→image R@5"],
-    "robustness": ["inverted", "recoloured"],
+    "robustness": ["outlined", "recoloured"],
 }
 
 
@@ -35,7 +35,7 @@ def test_paper_notebook(name, tmp_path):
     assert sorted((r["method"], r["seed"]) for r in rows) == [("clip", 0), ("clip", 1), ("psd_ema", 0), ("psd_ema", 1)]
     for row in rows:
         assert 0 <= row["zeroshot/fashion_mnist/acc1"] <= 1 and 0 <= row["retrieval/items/image_to_text_R@1"] <= 1
-        assert -1 < row["robustness/fashion_mnist_inverted/effective_robustness"] < 1
+        assert -1 < row["robustness/fashion_mnist_outlined/effective_robustness"] < 1
     table = (out / f"{name}.md").read_text()
     assert all(column in table for column in TABLES[name]) and "psd_ema" in table and " ± " in table
     assert (figures / f"{name}.png").stat().st_size > 5_000
