@@ -13,7 +13,7 @@ from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
 __all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation',
-           'reevaluate', 'run_one', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
+           'reevaluate', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
@@ -77,12 +77,16 @@ def run_one(overrides: dict, root: Path, threads: int = 1,
     return {**results, 'run_dir': str(run_dir), 'overrides': overrides}
 
 # %% ../nbs/12_experiments.ipynb #9d41b962
+def runs_root() -> Path:
+    "Where cached runs live: `$PSD_CLIP_RUNS` if set (a larger disk, a test's own folder), else the project's runs/cache."
+    return Path(os.environ.get('PSD_CLIP_RUNS') or PROJECT_ROOT / 'runs' / 'cache')
+
 def default_jobs() -> int:
     "Parallel runs: one per CPU core, or 4 sharing each GPU."
     return 4 * torch.cuda.device_count() if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
-            root: str | Path = PROJECT_ROOT / 'runs' / 'cache', # where run folders live (shared by every notebook)
+            root: str | Path | None = None, # where run folders live; None: `runs_root()`, shared by every notebook
             jobs: int | None = None, # parallel runs; None = `default_jobs()`
             threads: int = 1, # CPU threads per run
             keep_checkpoints: bool = False, # keep finished runs' training checkpoints (`psd_clip.soft_targets` reads them)
@@ -93,7 +97,7 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
     unique = dict(zip(keys, runs))  # two processes must never train into one folder
     results, failures = {}, []
     with ThreadPoolExecutor(jobs or default_jobs()) as pool:
-        futures = {pool.submit(run_one, r, Path(root), threads, keep_checkpoints): key for key, r in unique.items()}
+        futures = {pool.submit(run_one, r, Path(root or runs_root()), threads, keep_checkpoints): key for key, r in unique.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc='runs'):
             try: results[futures[future]] = future.result()
             except RuntimeError as e: failures.append(str(e))

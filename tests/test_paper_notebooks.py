@@ -14,6 +14,14 @@ TABLES = {
 }
 
 
+@pytest.fixture(autouse=True, scope="module")
+def own_run_cache(tmp_path_factory):
+    "The notebooks' micro runs go to a folder of this module's (shared by its tests), not to the project's run cache."
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PSD_CLIP_RUNS", str(tmp_path_factory.mktemp("runs")))
+        yield
+
+
 def run_paper_notebook(name, tmp_path, **parameters):
     "Execute nbs/paper/<name>.ipynb with `parameters`, its results and figures under `tmp_path`; returns (results, figures)."
     out, figures = tmp_path / "results", tmp_path / "figures"
