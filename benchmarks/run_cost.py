@@ -8,12 +8,13 @@
    records, and its peak memory (resident; and on CUDA the device's) as results.json records it.
 2. The tiny paper reproduction: every distinct run that the committed tables under data/results/ list, found in the
    run cache by its folder name. How many; the sum of their CPU times divided by the cores (the wall time of the
-   whole reproduction with every core busy; CPU time does not grow when runs share the cores, wall time does), or,
-   for runs made before the kit recorded CPU time, the sum of their wall times divided by --jobs; the longest run;
-   and the largest peak memory recorded.
+   whole reproduction with every core busy: CPU time does not grow when runs share the cores, wall time does), runs
+   made before the kit recorded CPU time counted at the median of those that have it; the same from wall times
+   divided by --jobs, for comparison (an upper bound when the runs shared the cores with more than --jobs others);
+   the longest run; and the largest peak memory recorded.
 """
 
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,7 @@ def default_run() -> dict:
         subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         results = json.loads((Path(out) / "results.json").read_text())
     keys = ("train_time_s", "wall_time_s", "cpu_time_s", "peak_rss_mb", "peak_gpu_mb", "device")
-    return dict(command=" ".join(command[1:4]), outside_wall_s=round(time.time() - start, 1), **{k: results[k] for k in keys if k in results})
+    return dict(command=" ".join(command[1:5]), outside_wall_s=round(time.time() - start, 1), **{k: results[k] for k in keys if k in results})
 
 
 def cached_run(run_dir: str) -> dict | None:
@@ -46,16 +47,19 @@ def paper_reproduction(jobs: int) -> dict:
             run_dirs |= {row["run_dir"] for row in content["rows"] if "run_dir" in row}
     found = {d: r for d in sorted(run_dirs) if (r := cached_run(d)) is not None}
     cpu = [r["cpu_time_s"] for r in found.values() if "cpu_time_s" in r]
-    walls = [r["wall_time_s"] for r in found.values() if "cpu_time_s" not in r]
+    walls = [r["wall_time_s"] for r in found.values()]
     peaks = [r["peak_rss_mb"] for r in found.values() if "peak_rss_mb" in r]
+    cpu_all = sum(cpu) + (len(found) - len(cpu)) * statistics.median(cpu) if cpu else None
     return dict(
         distinct_runs=len(run_dirs),
         found_in_cache=len(found),
         runs_with_cpu_time=len(cpu),
-        estimated_wall_min=round((sum(cpu) / os.cpu_count() + sum(walls) / jobs) / 60, 1),
+        median_cpu_time_s=statistics.median(cpu) if cpu else None,
+        estimated_wall_min_from_cpu=round(cpu_all / os.cpu_count() / 60, 1) if cpu else None,
         cores=os.cpu_count(),
-        jobs_for_runs_without_cpu_time=jobs,
-        longest_run_wall_s=max(r["wall_time_s"] for r in found.values()) if found else None,
+        estimated_wall_min_from_walls=round(sum(walls) / jobs / 60, 1),
+        jobs=jobs,
+        longest_run_wall_s=max(walls, default=None),
         peak_rss_mb=max(peaks, default="not recorded"),
         runs_with_peak_recorded=len(peaks),
     )
