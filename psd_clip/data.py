@@ -34,12 +34,12 @@ __all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_to
 def get_tokenizer(context_length: int = 77) -> Callable[[list[str]], torch.Tensor]:
     "open_clip's CLIP BPE tokenizer: captions -> LongTensor [n, context_length], each distinct caption encoded once."
     from open_clip.tokenizer import SimpleTokenizer
-    bpe = SimpleTokenizer(context_length=context_length)
-    def tokenize(captions: str | list[str]) -> torch.Tensor:
-        if isinstance(captions, str): return bpe(captions)
-        distinct = {c: i for i, c in enumerate(dict.fromkeys(captions))}  # templated captions repeat; BPE and ftfy are slow
-        return bpe(list(distinct))[torch.tensor([distinct[c] for c in captions], dtype=torch.long)]
-    return tokenize
+    class DistinctOnce(SimpleTokenizer):  # open_clip's API (encode, decode, ...) with a faster call
+        def __call__(self, texts: str | list[str], context_length: int | None = None) -> torch.Tensor:
+            if isinstance(texts, str): return super().__call__(texts, context_length)
+            distinct = {c: i for i, c in enumerate(dict.fromkeys(texts))}  # templated captions repeat; BPE and ftfy are slow
+            return super().__call__(list(distinct), context_length)[torch.tensor([distinct[c] for c in texts], dtype=torch.long)]
+    return DistinctOnce(context_length=context_length)
 
 # %% ../nbs/02_data.ipynb #47abd3c2
 class ImageTransform:
