@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from .core import RunConfig, get_scale
 import torch.nn.functional as F
 from .ingest import ImageTooLarge, open_image, shard_samples
-from .decode import device_decoding
+from .decode import as_uint8_chw, device_decoding
 from .world import DEFAULT_NOISE, emoji_pairs, make_scenes
 from .items import DEFAULT_ITEM_NOISE, make_items
 
@@ -60,14 +60,10 @@ class ImageTransform:
         return int(top_u * (height - h + 1)), int(left_u * (width - w + 1)), h, w
 
 # %% ../nbs/02_data.ipynb #6c05fa5e
-def _as_uint8_chw(image) -> torch.Tensor:
-    if isinstance(image, Image.Image): image = np.asarray(image.convert('RGB'))
-    return torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1)  # a copy: cached arrays are read-only
-
 @patch
 def __call__(self: ImageTransform, image, generator: torch.Generator | None = None) -> torch.Tensor:
     "Transform one image; a train transform's randomness comes from `generator` if given."
-    x, size = _as_uint8_chw(image), self.image_size
+    x, size = as_uint8_chw(image), self.image_size
     if self.train: x = TF.resized_crop(x, *self.crop_box(*x.shape[1:], generator), size=[size, size], antialias=True)
     elif tuple(x.shape[1:]) != (size, size): x = TF.center_crop(TF.resize(x, size, antialias=True), [size, size])
     return TF.normalize(x.float() / 255, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD)

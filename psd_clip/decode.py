@@ -9,11 +9,12 @@ from functools import partial
 import numpy as np, torch
 import torchvision.transforms.v2.functional as TF
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
 from .ingest import MAX_DECODED_PIXELS, ImageTooLarge, _open, open_image
 
 # %% auto #0
-__all__ = ['Encoded', 'open_for_device', 'DeviceCrop', 'DeviceImages', 'decode_batch', 'device_decoding']
+__all__ = ['Encoded', 'as_uint8_chw', 'open_for_device', 'DeviceCrop', 'DeviceImages', 'decode_batch', 'device_decoding']
 
 # %% ../nbs/01c_decode.ipynb #584182a1
 @dataclass
@@ -23,8 +24,13 @@ class Encoded:
     height: int
     width: int
 
+def as_uint8_chw(image) -> torch.Tensor:
+    "An image (PIL, or uint8 [H, W, 3]) as a uint8 tensor [3, H, W]."
+    if isinstance(image, Image.Image): image = np.asarray(image.convert('RGB'))
+    return torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1)  # a copy: cached arrays are read-only
+
 def _pixels(image) -> Encoded:
-    x = torch.from_numpy(np.array(image, np.uint8)).permute(2, 0, 1).contiguous()
+    x = as_uint8_chw(image)
     return Encoded(x, *x.shape[1:])
 
 def open_for_device(source, # encoded bytes, a path or a file object

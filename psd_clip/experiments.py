@@ -94,10 +94,10 @@ def run_all(runs: list[dict], # overrides of `RunConfig`, one dict per run
     "The results of every run, in order; runs already finished under `root` are reused, and a run asked for twice trains once."
     from tqdm.auto import tqdm
     keys = [run_key(r) for r in runs]
-    unique = dict(zip(keys, runs))  # two processes must never train into one folder
+    unique, root = dict(zip(keys, runs)), Path(root or runs_root())  # two processes must never train into one folder
     results, failures = {}, []
     with ThreadPoolExecutor(jobs or default_jobs()) as pool:
-        futures = {pool.submit(run_one, r, Path(root or runs_root()), threads, keep_checkpoints): key for key, r in unique.items()}
+        futures = {pool.submit(run_one, r, root, threads, keep_checkpoints): key for key, r in unique.items()}
         for future in tqdm(as_completed(futures), total=len(futures), desc='runs'):
             try: results[futures[future]] = future.result()
             except RuntimeError as e: failures.append(str(e))

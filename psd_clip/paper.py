@@ -17,7 +17,7 @@ from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdic
 
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
-           'read_comparison', 'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms',
+           'read_comparison', 'comparison_table', 'save_figure', 'comparison_plot', 'teacher_options', 'factor_arms',
            'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
            'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'shift_views',
            'robustness_plot', 'gpu_hours']
@@ -43,7 +43,7 @@ def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label col
     runs = [{**common, **overrides, 'seed': s} for _, overrides in arms for s in seeds]
     labels = [dict(label, seed=s) for label, _ in arms for s in seeds]
     rows = [{**label, 'run_dir': r['run_dir'], 'train_time_s': r['train_time_s'], **r['eval']}
-            for label, r in zip(labels, run_all(runs, **({'root': root} if root else {}), jobs=jobs, keep_checkpoints=keep_checkpoints))]
+            for label, r in zip(labels, run_all(runs, root, jobs, keep_checkpoints=keep_checkpoints))]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / file).write_text(json.dumps({'machine': machine(), 'common': common, 'rows': rows}, indent=1))
     return pd.DataFrame(rows)
@@ -72,6 +72,10 @@ def comparison_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key 
     return pd.DataFrame(table).fillna('—')
 
 # %% ../nbs/14_paper.ipynb #f30cab1d
+def save_figure(figure, path: Path | None):
+    "Write `figure` (a matplotlib figure or seaborn grid) to `path`, making its folder; None writes nothing."
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); figure.savefig(path, dpi=90)
+
 def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, path: Path | None = None):
     "Mean ± sd over seeds of each metric, per method and regime (seaborn point plot); saved to `path` if given."
     import seaborn as sns
@@ -80,7 +84,7 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     grid = sns.catplot(data=long, x='method', y='value', hue='regime', col='metric', kind='point', errorbar='sd',
                        dodge=0.3 if long['regime'].nunique() > 1 else False, height=3.0, aspect=1.25, linestyles='none', sharey=False)
     grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.tick_params(axis='x', rotation=30)
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
+    save_figure(grid, path)
     return grid
 
 # %% ../nbs/14_paper.ipynb #629ea96f
@@ -144,7 +148,7 @@ def ablation_plot(frame: pd.DataFrame, metric: str, ylabel: str, reference: str 
         ax.axhline(ref['mean'], color='grey', ls='--')
     grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.axes.flat[0].legend(loc='lower left', fontsize=8)
     grid.tick_params(axis='x', rotation=30)
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
+    save_figure(grid, path)
     return grid
 
 # %% ../nbs/14_paper.ipynb #0b56254e
@@ -194,7 +198,7 @@ def trend_plot(frame: pd.DataFrame, metric: str, dial: str, ylabel: str, xlabel:
     left.set(xlabel=xlabel, ylabel=ylabel); right.set(xlabel=xlabel, ylabel=f'gain over {baseline}'); right.legend(fontsize=8)
     if log_x: left.set_xscale('log'); right.set_xscale('log')
     fig.tight_layout()
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    save_figure(fig, path)
     return fig
 
 # %% ../nbs/14_paper.ipynb #c7892524
@@ -212,7 +216,7 @@ def gains_by_type_plot(gains_of: dict[str, pd.DataFrame], # noise type -> its `g
             ax.errorbar(g['noise_type'], g['gain'], yerr=g['sd'], marker='o', capsize=3, ls='', label=method, color=f'C{i + 1}')
         ax.axhline(0, color='C0', ls='--'); ax.set(title=f'{dial} = {level}', ylabel=ylabel); ax.tick_params(axis='x', rotation=40)
     axes[0][0].legend(fontsize=8); fig.tight_layout()
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    save_figure(fig, path)
     return fig
 
 # %% ../nbs/14_paper.ipynb #75363e4f
@@ -257,7 +261,7 @@ def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None 
             ax.scatter(g[clean], g[shifted], color=colours[method], marker='o' if regime == 'rich' else '^', s=22, label=f'{method} ({regime})')
         ax.set_xscale('logit'); ax.set_yscale('logit'); ax.set_title(shift); ax.set_xlabel('clean top-1')
     axes[0, 0].set_ylabel('shifted top-1'); axes[0, -1].legend(fontsize=7, loc='lower right'); fig.tight_layout()
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90)
+    save_figure(fig, path)
     return fig
 
 # %% ../nbs/14_paper.ipynb #1201ff99

@@ -10,6 +10,7 @@ from .checkpoint import checkpoint_files, load_model, read_checkpoint
 from .core import EMOJI_PAIRS, RunConfig, get_scale, make_config, resolve
 from .data import embedded_pairs, embedded_world, get_tokenizer, shifted_batch
 from .model import create_model, model_context_length
+from .paper import save_figure
 
 # %% auto #0
 __all__ = ['probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',
@@ -83,5 +84,5 @@ def soft_target_plot(history: pd.DataFrame, path: Path | None = None):
     grid = sns.relplot(data=long, x='step', y='value', hue='noise', hue_order=order, row='weight on', col='method', kind='line',
                        errorbar='sd', height=2.6, aspect=1.4, facet_kws=dict(sharey='row'))
     grid.set_titles('{col_name}: {row_name}'); grid.set_axis_labels('training step', "teacher's weight")
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); grid.savefig(path, dpi=90)
+    save_figure(grid, path)
     return grid
