@@ -23,7 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_throughput
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
-from psd_clip.train import Callback, StopAtCB, train
+from psd_clip.callbacks import StopAtCB
+from psd_clip.learner import Callback
+from psd_clip.train import train
 
 STEP_VARIANTS = ["open_clip", "clip", "clip_again", "psd_self_rows", "psd_ema_subset", "psd_snapshot_subset"]
 

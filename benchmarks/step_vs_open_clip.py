@@ -5,7 +5,7 @@
 
 open_clip's step is what `open_clip_train` does per batch (its `ClipLoss`, backward, grad clip 1.0, AdamW with its
 parameter groups and default kernels, clamp of the logit scale to ln 100), eager as its default. Ours is
-`psd_clip.train.Trainer.one_batch` with the run's default callbacks that act on a step (device copy, non-finite check,
+`psd_clip.learner.Trainer.one_batch` with the run's default callbacks that act on a step (device copy, non-finite check,
 clamp + teacher update) and the run's defaults (compile on CUDA, fused AdamW on CUDA), at mid-run so that α > 0 and
 the teachers work. Steps of all variants are interleaved within each repeat (order alternating), so a drift in machine
 load hits all alike; ratios are medians of the per-repeat ratios. `clip_again` is a second, identical CLIP step: its
@@ -25,7 +25,10 @@ from psd_clip.core import autocast_dtype, make_config, pick_device, resolve
 from psd_clip.distributed import DistEnv
 from psd_clip.loss import build_objective
 from psd_clip.model import TINY_PRESETS, _without_warnings, create_model, model_context_length
-from psd_clip.train import DeviceCB, NonFiniteCB, TeacherCB, Trainer, compile_report, compile_teacher, make_optimization, wrap_model
+from psd_clip.callbacks import DeviceCB, NonFiniteCB, TeacherCB
+from psd_clip.compiling import compile_report, compile_teacher
+from psd_clip.learner import Trainer, make_optimization
+from psd_clip.train import wrap_model
 
 VARIANTS = {  # our variants: RunConfig overrides
     "clip": dict(method="clip"),
@@ -120,6 +123,7 @@ def our_trainer(arch: str, batch: int, device, precision: str, compile: bool | N
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, device)
     trainer = Trainer(cfg, model, wrap_model(model, cfg, env), objective, data, *optimization, env, [DeviceCB(), TeacherCB(), NonFiniteCB()])
     trainer.step, trainer.epoch = 1000, 1  # mid-run: α > 0, so the teachers are used
+    trainer.callback("before_fit")  # the callbacks' set-up: the non-finite check picks its path (device-side with fused AdamW)
     return trainer
 
 

@@ -4,6 +4,7 @@ import csv, json, os, subprocess, sys
 from pathlib import Path
 import numpy as np, papermill, pytest
 from PIL import Image
+import psd_clip.learner
 import psd_clip.train
 from psd_clip.core import PROJECT_ROOT, make_config
 
@@ -95,7 +96,7 @@ def test_too_little_data_stops_before_any_model(tmp_path, monkeypatch, options, 
     def no_model(*a, **k):
         raise AssertionError("a model was built")
 
-    monkeypatch.setattr(psd_clip.train, "create_model", no_model)
+    monkeypatch.setattr(psd_clip.learner, "create_model", no_model)
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         psd_clip.train.train(make_config(scale="own", data_root=str(table), out_dir=str(tmp_path / "run"), **options))
     assert not (tmp_path / "run").exists()
