@@ -15,7 +15,7 @@ Sections, in order, each skipped (and said so) once the time budget is spent:
  6. data: webdataset throughput per core (ours, open_clip's, ours with decode_on='device') and `decode_batch` on the GPU.
 """
 
-import argparse, json, math, os, sys, time, warnings
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
 import torch
 
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_throughput
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
-from psd_clip.callbacks import StopAtCB
+from psd_clip.callbacks import InjectNaN, StopAtCB
 from psd_clip.learner import Callback
 from psd_clip.train import train
 
@@ -101,10 +101,8 @@ def resume_section(dry, root: Path):
     return dict(steps=len(pairs), max_loss_diff=diff, bitwise=diff == 0.0, compile=resumed["compile"], device=resumed["device"])
 
 
-class NaNAndSyncs(Callback):
-    "Makes the loss NaN at `nan_step`, keeps the weights around it, and counts host-device syncs in steps `watch`."
-
-    order = -1  # after_loss before NonFiniteCB's check
+class WeightsAndSyncs(Callback):
+    "Keeps the weights around `nan_step` (made NaN by `InjectNaN`), and counts host-device syncs in steps `watch`."
 
     def __init__(self, nan_step, watch):
         self.nan_step, self.watch, self.weights, self.syncs, self.caught = nan_step, watch, {}, 0, None
@@ -115,10 +113,6 @@ class NaNAndSyncs(Callback):
             self.log = self.caught.__enter__()
             warnings.simplefilter("always")
             torch.cuda.set_sync_debug_mode("warn")
-
-    def after_loss(self, t):
-        if t.step == self.nan_step:
-            t.loss = t.loss * math.nan
 
     def after_batch(self, t):
         if t.step in (self.nan_step, self.nan_step + 1):
@@ -133,9 +127,9 @@ class NaNAndSyncs(Callback):
 def nonfinite_section(dry, root: Path):
     "A NaN loss at step 3 with the GPU defaults: skipped on the device; and the host syncs per step (no log step inside)."
     watch = range(6, 14)
-    probe = NaNAndSyncs(nan_step=3, watch=watch)
+    probe = WeightsAndSyncs(nan_step=3, watch=watch)
     config = make_config(**short_tiny_run(dry, epochs=2, log_every=1000, teacher="ema"), out_dir=str(root))  # 16 steps or more
-    r = train(config, callbacks=[probe])
+    r = train(config, callbacks=[InjectNaN({3}), probe])
     unchanged = all(torch.equal(a, b) for a, b in zip(probe.weights[3], probe.weights[4]))
     syncs = probe.syncs / len(watch) if torch.cuda.is_available() else "n/a (CPU)"
     return dict(skipped_steps=r["skipped_steps"], weights_unchanged_on_nan_step=unchanged, syncs_per_step=syncs, status=r["status"], device=r["device"])

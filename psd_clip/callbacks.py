@@ -16,8 +16,8 @@ from .checkpoint import prune_checkpoints, save_atomic
 from .learner import Callback, SkipStep, StopTraining, Trainer
 
 # %% auto #0
-__all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'ProgressCB', 'CheckpointCB', 'SignalCB',
-           'StopAtCB']
+__all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'InjectNaN', 'ProgressCB', 'CheckpointCB',
+           'SignalCB', 'StopAtCB']
 
 # %% ../nbs/07a_callbacks.ipynb #af507125
 def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
@@ -48,6 +48,7 @@ def _stop_if_diverged(t: Trainer, streak: int):
         f"the run diverged. Lower lr, use precision='bf16' or 'fp32' instead of fp16, or check the data; "
         f"resume='latest' continues from the last good checkpoint.")
 
+# %% ../nbs/07a_callbacks.ipynb #714b64af
 class NonFiniteCB(Callback):
     "Skips the update when the loss is NaN or infinite on any rank; `nan_patience` in a row stop the run."
     def before_fit(self, t: Trainer):
@@ -78,6 +79,7 @@ def read_counts(self: NonFiniteCB, t: Trainer) -> int:
     self.counts[2] = t.nonfinite_streak
     return longest
 
+# %% ../nbs/07a_callbacks.ipynb #409f1e4c
 @patch
 def after_batch(self: NonFiniteCB, t: Trainer):
     "Read the device's counts at log and checkpoint steps, which read the host's anyway."
@@ -86,7 +88,6 @@ def after_batch(self: NonFiniteCB, t: Trainer):
 @patch
 def after_fit(self: NonFiniteCB, t: Trainer):
     if self.on_device and t.error is None: self.read_counts(t)
-
 
 # %% ../nbs/07a_callbacks.ipynb #a346df7a
 class MetricsCB(Callback):
@@ -112,21 +113,31 @@ class MetricsCB(Callback):
         if t.error is None and t.step > self.first: self.log(t)
         if self.writer: self.writer.close()
 
-    def log(self, t: Trainer):
-        "Average the window, write it (rank 0) and start a new window."
-        steps, seconds, keys = t.step - self.first, time.perf_counter() - self.start, sorted(self.sums)
-        updates = torch.as_tensor(self.updates, dtype=torch.float, device=t.env.device)  # 0 with terms: all skipped, NaN
-        local = torch.stack([self.sums[k] / updates for k in keys]
-                            + [torch.tensor(self.wait / steps, device=t.env.device)])
-        means = all_reduce_mean(local, t.env).tolist()
-        row = dict(step=t.step, epoch=t.epoch, **dict(zip(keys, means)), lr=getattr(t, 'lr', 0.),
-                   logit_scale=t.model.logit_scale.exp().item(), samples_per_s=steps * t.cfg.batch_size / seconds,
-                   data_wait_s=means[-1], skipped_steps=t.skipped_steps)
-        t.last_metrics = row
-        if t.env.rank == 0:
-            with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')
-            for k, v in row.items(): self.writer.add_scalar(f'train/{k}', v, t.step)
-        self.reset(t)
+# %% ../nbs/07a_callbacks.ipynb #6be65577
+@patch
+def log(self: MetricsCB, t: Trainer):
+    "Average the window, write it (rank 0) and start a new window."
+    steps, seconds, keys = t.step - self.first, time.perf_counter() - self.start, sorted(self.sums)
+    updates = torch.as_tensor(self.updates, dtype=torch.float, device=t.env.device)  # 0 with terms: all skipped, NaN
+    local = torch.stack([self.sums[k] / updates for k in keys]
+                        + [torch.tensor(self.wait / steps, device=t.env.device)])
+    means = all_reduce_mean(local, t.env).tolist()
+    row = dict(step=t.step, epoch=t.epoch, **dict(zip(keys, means)), lr=getattr(t, 'lr', 0.),
+               logit_scale=t.model.logit_scale.exp().item(), samples_per_s=steps * t.cfg.batch_size / seconds,
+               data_wait_s=means[-1], skipped_steps=t.skipped_steps)
+    t.last_metrics = row
+    if t.env.rank == 0:
+        with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')
+        for k, v in row.items(): self.writer.add_scalar(f'train/{k}', v, t.step)
+    self.reset(t)
+
+# %% ../nbs/07a_callbacks.ipynb #239d94cd
+class InjectNaN(Callback):
+    "Makes the loss NaN at the given steps: to see how a run (and a callback of yours) handles a non-finite loss."
+    order = -1  # before `NonFiniteCB`'s check
+    def __init__(self, steps): self.steps = set(steps)
+    def after_loss(self, t: Trainer):
+        if t.step in self.steps: t.loss = t.loss * math.nan
 
 # %% ../nbs/07a_callbacks.ipynb #4b35374f
 class ProgressCB(Callback):
@@ -174,6 +185,7 @@ class SignalCB(Callback):
     def after_fit(self, t: Trainer):
         for s, handler in self.previous.items(): signal.signal(s, handler)
 
+# %% ../nbs/07a_callbacks.ipynb #543384f8
 class StopAtCB(Callback):
     "Ends the run once `step` steps are done."
     order = 40

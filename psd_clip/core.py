@@ -12,7 +12,7 @@ import numpy as np, torch
 # %% auto #0
 __all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'PROJECT_ROOT', 'DATA_DIR',
            'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'same_steps_epochs',
-           'resolve', 'config_parser', 'config_argv', 'seed_everything', 'pick_device', 'autocast_dtype']
+           'resolve', 'config_parser', 'config_argv', 'seed_everything', 'save_figure', 'pick_device', 'autocast_dtype']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -220,6 +220,13 @@ def config_argv(cfg: RunConfig) -> list[str]:
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices) with `seed`."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #6cbb688a
+def save_figure(figure, # a matplotlib figure or a seaborn grid
+                path: Path | str | None, # None writes nothing
+                dpi: int = 90):
+    "Write `figure` to `path`, making its folder: every plot of the kit saves this way."
+    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); figure.savefig(path, dpi=dpi)
 
 # %% ../nbs/00_core.ipynb #13656f6c
 def pick_device(prefer: str = 'auto') -> torch.device:

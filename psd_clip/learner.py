@@ -65,45 +65,52 @@ class Trainer:
         for cb in self.callbacks:
             if hasattr(cb, event): getattr(cb, event)(self)
 
-    def fit(self):
-        "Train from the current position to the end, or until a callback raises `StopTraining`."
-        self.error = None
-        self.callback('before_fit')
-        try:
-            while self.epoch < self.cfg.epochs:
-                self.one_epoch()
-                self.epoch, self.step_in_epoch = self.epoch + 1, 0
-        except StopTraining as stop: self.stop_reason = str(stop)
-        except BaseException as e: self.error = e; raise
-        finally: self.callback('after_fit')
+# %% ../nbs/07_learner.ipynb #78eb4e40
+@patch
+def fit(self: Trainer):
+    "Train from the current position to the end, or until a callback raises `StopTraining`."
+    self.error = None
+    self.callback('before_fit')
+    try:
+        while self.epoch < self.cfg.epochs:
+            self.one_epoch()
+            self.epoch, self.step_in_epoch = self.epoch + 1, 0
+    except StopTraining as stop: self.stop_reason = str(stop)
+    except BaseException as e: self.error = e; raise
+    finally: self.callback('after_fit')
 
-    def one_epoch(self):
-        "This rank's batches of the epoch, from the stored position within it."
-        self.callback('before_epoch')
-        batches = iter(self.data.loader(self.epoch, self.step_in_epoch))
-        while (batch := self.next_batch(batches)) is not None:
-            self.images, self.tokens = batch
-            self.one_batch()
-        self.callback('after_epoch')
+# %% ../nbs/07_learner.ipynb #7ef87a77
+@patch
+def one_epoch(self: Trainer):
+    "This rank's batches of the epoch, from the stored position within it."
+    self.callback('before_epoch')
+    batches = iter(self.data.loader(self.epoch, self.step_in_epoch))
+    while (batch := self.next_batch(batches)) is not None:
+        self.images, self.tokens = batch
+        self.one_batch()
+    self.callback('after_epoch')
 
-    def next_batch(self, batches):
-        "The next batch (None at the end); the time spent waiting for it goes to `data_wait`."
-        start = time.perf_counter()
-        batch = next(batches, None)
-        self.data_wait = time.perf_counter() - start
-        return batch
+@patch
+def next_batch(self: Trainer, batches):
+    "The next batch (None at the end); the time spent waiting for it goes to `data_wait`."
+    start = time.perf_counter()
+    batch = next(batches, None)
+    self.data_wait = time.perf_counter() - start
+    return batch
 
-    def one_batch(self):
-        "One step in named parts; a callback may skip the update, the position moves on regardless."
-        try:
-            self.callback('before_batch')
-            self.predict(); self.get_loss(); self.callback('after_loss')
-            self.backward(); self.opt_step(); self.callback('after_step')
-        except SkipStep: pass
-        self.zero_grad()
-        self.step, self.step_in_epoch = self.step + 1, self.step_in_epoch + 1
-        self.scheduler.step()
-        self.callback('after_batch')
+# %% ../nbs/07_learner.ipynb #6536a511
+@patch
+def one_batch(self: Trainer):
+    "One step in named parts; a callback may skip the update, the position moves on regardless."
+    try:
+        self.callback('before_batch')
+        self.predict(); self.get_loss(); self.callback('after_loss')
+        self.backward(); self.opt_step(); self.callback('after_step')
+    except SkipStep: pass
+    self.zero_grad()
+    self.step, self.step_in_epoch = self.step + 1, self.step_in_epoch + 1
+    self.scheduler.step()
+    self.callback('after_batch')
 
 # %% ../nbs/07_learner.ipynb #3521ae54
 @patch
@@ -123,6 +130,7 @@ def get_loss(self: Trainer):
                                     steps_per_epoch=self.data.steps_per_epoch, total_steps=self.total_steps)
     self.loss = sum(v for k, v in self.terms.items() if k.endswith('_loss'))
 
+# %% ../nbs/07_learner.ipynb #2a4f20cd
 @patch
 def backward(self: Trainer): self.scaler.scale(self.loss).backward()
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 import pandas as pd
 import numpy as np
-from .core import EMOJI_PAIRS, get_scale, same_steps_epochs
+from .core import EMOJI_PAIRS, get_scale, same_steps_epochs, save_figure
 from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
@@ -17,7 +17,7 @@ from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdic
 
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
-           'read_comparison', 'comparison_table', 'save_figure', 'comparison_plot', 'teacher_options', 'factor_arms',
+           'read_comparison', 'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms',
            'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
            'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'shift_views',
            'robustness_plot', 'gpu_hours']
@@ -72,10 +72,6 @@ def comparison_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key 
     return pd.DataFrame(table).fillna('—')
 
 # %% ../nbs/14_paper.ipynb #f30cab1d
-def save_figure(figure, path: Path | None):
-    "Write `figure` (a matplotlib figure or seaborn grid) to `path`, making its folder; None writes nothing."
-    if path is not None: Path(path).parent.mkdir(parents=True, exist_ok=True); figure.savefig(path, dpi=90)
-
 def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, path: Path | None = None):
     "Mean ± sd over seeds of each metric, per method and regime (seaborn point plot); saved to `path` if given."
     import seaborn as sns

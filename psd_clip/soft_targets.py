@@ -10,7 +10,7 @@ from .checkpoint import checkpoint_files, load_model, read_checkpoint
 from .core import EMOJI_PAIRS, RunConfig, get_scale, make_config, resolve
 from .data import embedded_pairs, embedded_world, get_tokenizer, shifted_batch
 from .model import create_model, model_context_length
-from .paper import save_figure
+from .core import save_figure
 
 # %% auto #0
 __all__ = ['probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from .core import RunConfig, config_argv, config_parser, make_config, pick_device, resolve, seed_everything
+from .core import RunConfig, config_argv, config_parser, make_config, pick_device, resolve, save_figure, seed_everything
 from .distributed import DistEnv, init_distributed
 from .checkpoint import checkpoint_files, save_open_clip
 from .compiling import CompiledOrEager, compile_report, compile_teacher, compile_wanted
@@ -81,6 +81,7 @@ def _eval_version(suite: str) -> int | None:
     from psd_clip.mini import MINI_SUITES, MINI_VERSION
     return MINI_VERSION if suite in MINI_SUITES else None
 
+# %% ../nbs/07b_train.ipynb #28475188
 def resource_use(device: torch.device) -> dict:
     "This process's CPU seconds (all threads), peak resident memory and, on CUDA, its tensors' peak on the device (MiB)."
     import resource
@@ -88,6 +89,7 @@ def resource_use(device: torch.device) -> dict:
     use = {'cpu_time_s': round(usage.ru_utime + usage.ru_stime, 1), 'peak_rss_mb': round(usage.ru_maxrss / 1024)}  # Linux: KiB
     return use | ({'peak_gpu_mb': round(torch.cuda.max_memory_allocated(device) / 2**20)} if device.type == 'cuda' else {})
 
+# %% ../nbs/07b_train.ipynb #3ba05049
 def finish(t: Trainer, start: float) -> dict:
     "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
     interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
@@ -147,7 +149,7 @@ def plot_curves(out_dir: Path | str, # a run folder holding metrics.jsonl
     for ax, name in zip(axes.flat, panels): sns.lineplot(data=rows, x='step', y=name, ax=ax).set_title(name)
     for ax in axes.flat[len(panels):]: ax.remove()
     fig.tight_layout()
-    if save: fig.savefig(Path(out_dir) / 'curves.png', dpi=110)
+    save_figure(fig, Path(out_dir) / 'curves.png' if save else None, dpi=110)
     return fig
 
 # %% ../nbs/07b_train.ipynb #5076c202

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
-from .core import DATA_DIR
+from .core import DATA_DIR, save_figure
 
 # %% auto #0
 __all__ = ['EMBEDDED_DIR', 'EMBEDDED_SETS', 'FASHION_CLASSES', 'CLASS_NAMES', 'CLASS_SYNONYMS', 'EVAL_SYNONYMS', 'CONFUSABLE',
@@ -308,7 +308,7 @@ def plot_samples(pairs: ScenePairs, n: int = 16, cols: int = 4, path: Path | Non
         ax.set_xlabel('\n'.join(textwrap.wrap(caption, 36)), fontsize=8.5, va='top')
     for ax in axes.flat[n:]: ax.axis('off')
     fig.tight_layout()
-    if path is not None: fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     return fig
 
 # %% ../nbs/01_world.ipynb #d0532983

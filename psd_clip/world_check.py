@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
-from .core import DATA_DIR
+from .core import DATA_DIR, save_figure
 from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary
 
 # %% auto #0
@@ -78,5 +78,5 @@ def plot_world_check(summary: dict, path: Path | None = None):
     grid = sns.catplot(data=pd.DataFrame(rows), x='arm', y='acc1', col='regime', kind='strip', height=3.2, aspect=1.4, size=6)
     grid.set_axis_labels('', f"{summary['metric']} (each seed)"); grid.tick_params(axis='x', rotation=30)
     for ax in grid.axes.flat: ax.axhline(summary['chance'], ls=':', c='grey')
-    if path is not None: grid.savefig(path, dpi=90)
+    save_figure(grid, path)
     return grid
