@@ -53,8 +53,8 @@ class NonFiniteCB(Callback):
     "Skips the update when the loss is NaN or infinite on any rank; `nan_patience` in a row stop the run."
     def before_fit(self, t: Trainer):
         self.on_device = bool(t.optimizer.defaults.get('fused'))  # fused AdamW can skip an update the device decided on
-        # skipped steps, the current streak, the longest streak since the last read: on the device between reads
-        self.counts = torch.tensor([t.skipped_steps, t.nonfinite_streak, t.nonfinite_streak], device=t.env.device)
+        if self.on_device:  # skipped steps, the current streak, the longest streak since the last read: on the device between reads
+            self.counts = torch.tensor([t.skipped_steps, t.nonfinite_streak, t.nonfinite_streak], device=t.env.device)
     def after_loss(self, t: Trainer):
         if self.on_device: return self.flag_on_device(t)
         if not any_rank(not torch.isfinite(t.loss.detach()).item(), t.env): t.nonfinite_streak = 0; return

@@ -221,7 +221,7 @@ def seed_everything(seed: int):
     "Seed Python, NumPy and torch (all devices) with `seed`."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
-# %% ../nbs/00_core.ipynb #6cbb688a
+# %% ../nbs/00_core.ipynb #260578da
 def save_figure(figure, # a matplotlib figure or a seaborn grid
                 path: Path | str | None, # None writes nothing
                 dpi: int = 90):
