@@ -88,7 +88,7 @@ def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a b
     config = dict(state['config'], step=state.get('step'))
     arch = arch or config.get('arch')
     if arch is None: raise ValueError(f"{path} holds bare weights and no results.json is beside it: pass arch= (e.g. 'psd-tiny-cnn')")
-    model = create_model(arch, config.get('image_size'))
+    model = create_model(arch, config.get('image_size'), channels_last=config.get('channels_last', False))  # as its run evaluated it
     weights, expected = {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in state['model'].items()}, model.state_dict()
     if {k: v.shape for k, v in weights.items()} != {k: v.shape for k, v in expected.items()}:
         unlike = sum(k in expected and v.shape != expected[k].shape for k, v in weights.items())

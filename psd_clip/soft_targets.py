@@ -50,7 +50,7 @@ def checkpoint_teacher(path: Path) -> tuple[torch.nn.Module, float, RunConfig, i
     model, _ = load_model(path)
     cfg, teacher = RunConfig(**state['config']), model
     if 'teacher' in state.get('objective', {}):
-        teacher = create_model(cfg.arch, cfg.image_size); teacher.load_state_dict(state['objective']['teacher'])
+        teacher = create_model(cfg.arch, cfg.image_size, channels_last=cfg.channels_last); teacher.load_state_dict(state['objective']['teacher'])
     temperature = cfg.teacher_temperature or 1 / model.logit_scale.exp().item()
     return teacher.eval(), temperature, cfg, state['step']
 
