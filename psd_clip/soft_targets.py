@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .checkpoint import checkpoint_files, load_model, read_checkpoint
-from .core import EMOJI_PAIRS, RunConfig, get_scale, make_config, resolve
+from .core import EMOJI_PAIRS, RunConfig, get_scale, make_config, resolve, save_figure
 from .data import embedded_pairs, embedded_world, get_tokenizer, shifted_batch
 from .model import create_model, model_context_length
-from .core import save_figure
 
 # %% auto #0
 __all__ = ['probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',
