@@ -11,7 +11,7 @@ from .model import create_model, unwrap
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'save_atomic', 'checkpoint_files', 'prune_checkpoints', 'save_open_clip',
-           'read_checkpoint', 'load_model']
+           'read_checkpoint', 'run_model', 'model_from_state', 'load_model']
 
 # %% ../nbs/06_checkpoint.ipynb #13f233b3
 def rng_states() -> dict:
@@ -80,15 +80,17 @@ def read_checkpoint(path: str | Path, # a .pt file, or 'latest': the newest read
     return None, None
 
 # %% ../nbs/06_checkpoint.ipynb #bd711a87
-def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a bare open_clip state dict)
-               arch: str | None = None, # needed for a bare state dict without results.json beside it
-              ) -> tuple[torch.nn.Module, dict]:
-    "The model saved at `path` and what is known of its run (its resolved config, arch and step)."
-    state, path = read_checkpoint(path)
+def run_model(config: dict, arch: str | None = None) -> torch.nn.Module:
+    "A fresh model as the run `config` built it: its arch, image size and memory layout (so evaluations match the run's)."
+    return create_model(arch or config['arch'], config.get('image_size'), channels_last=config.get('channels_last', False))
+
+def model_from_state(state: dict, path: Path, # what `read_checkpoint` read, and from where
+                     arch: str | None = None) -> tuple[torch.nn.Module, dict]:
+    "The model in a checkpoint's `state`, its weights' shapes checked, and what is known of its run."
     config = dict(state['config'], step=state.get('step'))
     arch = arch or config.get('arch')
     if arch is None: raise ValueError(f"{path} holds bare weights and no results.json is beside it: pass arch= (e.g. 'psd-tiny-cnn')")
-    model = create_model(arch, config.get('image_size'), channels_last=config.get('channels_last', False))  # as its run evaluated it
+    model = run_model(config, arch)
     weights, expected = {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in state['model'].items()}, model.state_dict()
     if {k: v.shape for k, v in weights.items()} != {k: v.shape for k, v in expected.items()}:
         unlike = sum(k in expected and v.shape != expected[k].shape for k, v in weights.items())
@@ -96,3 +98,9 @@ def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a b
                          f"{len(weights.keys() - expected.keys())} unexpected, {unlike} of another shape): pass the arch it was trained with")
     model.load_state_dict(weights)
     return model, dict(config, arch=arch)
+
+def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a bare open_clip state dict)
+               arch: str | None = None, # needed for a bare state dict without results.json beside it
+              ) -> tuple[torch.nn.Module, dict]:
+    "The model saved at `path` and what is known of its run (its resolved config, arch and step)."
+    return model_from_state(*read_checkpoint(path), arch)

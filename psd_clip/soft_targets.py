@@ -6,10 +6,10 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .checkpoint import checkpoint_files, load_model, read_checkpoint
+from .checkpoint import checkpoint_files, model_from_state, read_checkpoint, run_model
 from .core import EMOJI_PAIRS, RunConfig, get_scale, make_config, resolve, save_figure
 from .data import embedded_pairs, embedded_world, get_tokenizer, shifted_batch
-from .model import create_model, model_context_length
+from .model import model_context_length
 
 # %% auto #0
 __all__ = ['probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',
@@ -45,11 +45,10 @@ def target_shares(probs: torch.Tensor, noise: list[str], labels) -> pd.DataFrame
 # %% ../nbs/15_soft_targets.ipynb #11e9e0c1
 def checkpoint_teacher(path: Path) -> tuple[torch.nn.Module, float, RunConfig, int]:
     "The teacher stored in a training checkpoint, its temperature, the run's config and the step."
-    state, _ = read_checkpoint(path)  # the teacher's weights; the student comes through load_model's checks
-    model, _ = load_model(path)
+    state, path = read_checkpoint(path)
+    model, config = model_from_state(state, path)
     cfg, teacher = RunConfig(**state['config']), model
-    if 'teacher' in state.get('objective', {}):
-        teacher = create_model(cfg.arch, cfg.image_size, channels_last=cfg.channels_last); teacher.load_state_dict(state['objective']['teacher'])
+    if 'teacher' in state.get('objective', {}): teacher = run_model(config); teacher.load_state_dict(state['objective']['teacher'])
     temperature = cfg.teacher_temperature or 1 / model.logit_scale.exp().item()
     return teacher.eval(), temperature, cfg, state['step']
 
