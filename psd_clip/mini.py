@@ -5,6 +5,7 @@
 # %% ../nbs/10_mini.ipynb #3751b691
 from __future__ import annotations
 import json, math, os
+from functools import lru_cache
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 import torch.distributed as dist
@@ -20,7 +21,7 @@ from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, z
 # %% auto #0
 __all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_SUITES', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images',
            'small_cnn', 'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies',
-           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'evaluate_mini']
+           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'mini_set_sizes', 'evaluate_mini']
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
@@ -86,6 +87,7 @@ def classifier_accuracy(net, images, labels) -> float:
     return (preds == torch.as_tensor(labels)).double().mean().item()
 
 # %% ../nbs/10_mini.ipynb #b1f58dce
+@lru_cache(maxsize=2)  # one evaluation scores on them three times (trend key, trend fit, suite): render once, ~3 s each
 def fashion_test_sets(image_size: int = 32) -> dict[str, np.ndarray]:
     "The clean and shifted Fashion-MNIST test images every model (CLIP or trend family) is scored on."
     glyphs = load_embedded('fashion_mnist')['test_images']
@@ -121,8 +123,8 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
 
 # %% ../nbs/10_mini.ipynb #72949778
 MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
-MINI_VERSION = 3  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
-RETRIEVAL_DRAWS = 15  # item retrieval: one image per class × colour (160-way), drawn this many times
+MINI_VERSION = 4  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
+RETRIEVAL_DRAWS = 20  # item retrieval: one image per class × colour (160-way), drawn this many times: 3,200 queries, standard error ≤ 0.009
 
 def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:
     "Per draw, one test glyph of every class in every training colour, and their captions in the first prompt ('a picture showing a red sneaker')."
@@ -152,6 +154,15 @@ def mini_datasets(image_size: int = 32, scenes: bool = False) -> dict:
                 emoji_captions=[str(c) for c in tw['captions']],
                 probe_train=render_glyphs(probe_glyphs, image_size, seed=2),
                 probe_train_labels=np.concatenate([fm['train_labels'][:1000], mn['train_labels'][:1000].astype(np.int64) + 10]))
+
+# %% ../nbs/10_mini.ipynb #1ab741d4
+def mini_set_sizes() -> dict[str, int]:
+    "How many queries each accuracy or recall@k of the miniature suite averages over: its standard error is √(p(1−p)/n)."
+    fashion, mnist = (len(load_embedded(name)['test_labels']) for name in ('fashion_mnist', 'mnist'))
+    return {'zeroshot/fashion_mnist': fashion, 'zeroshot/mnist': mnist,
+            'retrieval/items': RETRIEVAL_DRAWS * len(CLASS_NAMES) * len(PALETTE),
+            'retrieval/emoji': len(load_embedded('emoji_twitter')['names']), 'linear_probe/glyphs': fashion + mnist,
+            **{f'robustness/fashion_mnist_{s}': fashion for s in FASHION_SHIFTS}}
 
 # %% ../nbs/10_mini.ipynb #d21853b1
 def _prefixed(prefix, metrics): return {f'{prefix}/{k}': v for k, v in metrics.items()}
@@ -203,7 +214,7 @@ def _mini_robustness(enc, d, images, feats, trends) -> dict:
     return out
 
 def _mini_probe(enc, d, images, feats) -> dict:
-    "20-class linear probe: 2,000 training glyphs, scored on the 4,000 clean test glyphs."
+    "20-class linear probe: 2,000 training glyphs, scored on the 20,000 clean test glyphs."
     test_x = torch.cat([feats['fashion'], feats['mnist']]).numpy()
     test_y = np.concatenate([d['fashion_labels'], d['mnist_labels'] + 10])
     return _prefixed('linear_probe/glyphs', linear_probe(images(d['probe_train']).numpy(), d['probe_train_labels'],

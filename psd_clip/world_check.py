@@ -4,14 +4,15 @@
 
 # %% ../nbs/13_world_check.ipynb #bbc74687
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, math, sys
 from pathlib import Path
 from .core import DATA_DIR, save_figure
 from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary
+from .mini import mini_set_sizes
 
 # %% auto #0
-__all__ = ['METRIC', 'CHANCE', 'REGIMES', 'NOISE', 'FIRST_LOOK', 'world_check_runs', 'summarize_arm', 'world_check',
-           'world_check_table', 'main', 'plot_world_check']
+__all__ = ['METRIC', 'CHANCE', 'REGIMES', 'NOISE', 'FIRST_LOOK', 'world_check_runs', 'summarize_arm', 'standard_errors',
+           'world_check', 'world_check_table', 'standard_error_table', 'main', 'plot_world_check']
 
 # %% ../nbs/13_world_check.ipynb #cecc5586
 METRIC, CHANCE = 'zeroshot/fashion_mnist/acc1', 0.1  # the headline: 10-way zero-shot Fashion-MNIST
@@ -33,6 +34,18 @@ def summarize_arm(results: list[dict], metric: str = METRIC) -> dict:
             'wall_s': round(sum(r['wall_time_s'] for r in results) / len(results), 1),
             'other_metrics': {k: round(sum(r['eval'][k] for r in results) / len(results), 4) for k in eval_keys if k != metric}}
 
+# %% ../nbs/13_world_check.ipynb #3c71c830
+def standard_errors(arms: dict, # `summarize_arm` of each arm
+                    sizes: dict[str, int], # queries per evaluation set, by metric prefix (`mini_set_sizes`)
+                   ) -> dict[str, dict]:
+    "Per evaluation set: its size and the largest binomial standard error √(p(1−p)/n) of its acc1 and R@1 over the arms."
+    out = {}
+    for prefix, n in sizes.items():
+        values = [v for arm in arms.values() for k, v in {**arm['other_metrics'], METRIC: arm['mean']}.items()
+                  if k.startswith(prefix + '/') and k.endswith(('/acc1', '_R@1'))]
+        if values: out[prefix] = {'n': n, 'max_se': round(max(math.sqrt(p * (1 - p) / n) for p in values), 4)}
+    return out
+
 # %% ../nbs/13_world_check.ipynb #e83ac16c
 def world_check(seeds=(0, 1, 2), jobs: int | None = None, out: str | Path = DATA_DIR / 'results' / 'world_check.json',
                 command: str = 'python -m psd_clip.world_check') -> dict:
@@ -43,6 +56,7 @@ def world_check(seeds=(0, 1, 2), jobs: int | None = None, out: str | Path = DATA
     summary = {'metric': METRIC, 'chance': CHANCE,
                'arms': {name: summarize_arm([next(results) for _ in runs]) for name, runs in arms.items()},
                'machine': machine(), 'command': command}
+    summary['standard_errors'] = standard_errors(summary['arms'], mini_set_sizes())
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(summary, indent=1))
     return summary
@@ -57,6 +71,13 @@ def world_check_table(summary: dict) -> str:
                     f"{arm['mean']:.3f} ± {arm['std']:.3f} | {retrieval:.3f} | {arm['train_s']:.0f} |")
     return '\n'.join(rows)
 
+# %% ../nbs/13_world_check.ipynb #52935a4d
+def standard_error_table(summary: dict) -> str:
+    "A Markdown table of each evaluation set's size and the largest standard error of its accuracies over the arms."
+    rows = ['| evaluation set | queries | largest standard error |', '|---|---|---|']
+    rows += [f"| {name} | {s['n']:,} | {s['max_se']:.4f} |" for name, s in summary.get('standard_errors', {}).items()]
+    return '\n'.join(rows)
+
 # %% ../nbs/13_world_check.ipynb #b96e7536
 def main(argv=None):
     "Command line: `python -m psd_clip.world_check [--jobs N]`."
@@ -65,7 +86,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(DATA_DIR / 'results' / 'world_check.json'))
     args = p.parse_args(argv)
     summary = world_check(jobs=args.jobs, out=args.out, command='python -m psd_clip.world_check ' + ' '.join(argv or sys.argv[1:]))
-    print(world_check_table(summary))
+    print(world_check_table(summary), standard_error_table(summary), sep='\n\n')
 
 if __name__ == '__main__' and '__file__' in globals(): main()
 

@@ -37,12 +37,12 @@ def balanced_subsample(labels: np.ndarray, per_class: int, seed: int) -> np.ndar
     return np.sort(np.concatenate(picks))
 
 
-def build_glyph_set(name: str, files: dict[str, Path], classes: list[str], n_train: int, n_test: int, source: str):
-    "Save a seeded, class-balanced subsample of an MNIST-format set as `{name}.npz`."
+def build_glyph_set(name: str, files: dict[str, Path], classes: list[str], n_train: int, n_test: int | None, source: str):
+    "Save a seeded, class-balanced subsample of an MNIST-format set as `{name}.npz` (`n_test=None`: the whole test split)."
     arrays = {}
     for split, n in [("train", n_train), ("test", n_test)]:
         images, labels = read_idx(files[f"{split}_images"]), read_idx(files[f"{split}_labels"])
-        keep = balanced_subsample(labels, n // len(classes), seed=0 if split == "train" else 1)
+        keep = np.arange(len(labels)) if n is None else balanced_subsample(labels, n // len(classes), seed=0 if split == "train" else 1)
         arrays[f"{split}_images"], arrays[f"{split}_labels"] = images[keep], labels[keep].astype(np.uint8)
     np.savez_compressed(OUT_DIR / f"{name}.npz", **arrays, classes=np.array(classes), source=np.array(source))
     print(name, {k: v.shape for k, v in arrays.items()})
@@ -92,7 +92,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npm", type=Path, default=Path("/tmp/npmdata/node_modules"), help="node_modules with the npm sources")
     parser.add_argument("--n_train", type=int, default=12_000, help="training images kept per digit/fashion set")
-    parser.add_argument("--n_test", type=int, default=2_000, help="test images kept per digit/fashion set")
+    # The whole test split (10,000): at 2,000 glyphs an accuracy near 0.5 has a standard error of 0.011, above the 0.01 the suite aims for.
+    parser.add_argument("--n_test", type=int, default=None, help="test images kept per digit/fashion set (balanced subsample; default: all)")
     parser.add_argument("--emoji_size", type=int, default=32, help="emoji side length in pixels")
     args = parser.parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
