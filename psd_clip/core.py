@@ -92,6 +92,7 @@ class RunConfig:
     label_smoothing: float = 0.1  # uniform label smoothing baseline (ALIGN uses 0.1)
     albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch
     seed: int = 0  # initialization, data order and augmentation
+    init_seed: int | None = None  # the model's initialization (and the run's torch generator) apart from the data order; None: seed
     data_seed: int = 0  # embedded worlds: which pairs are drawn (fixed, so every arm and seed trains on the same data)
     regime: str = 'rich'  # embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)
     precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
@@ -151,7 +152,7 @@ _RANGES = dict(  # setting: (test, what it must be)
     alpha_max=(lambda v: 0 <= v <= 1, 'in [0, 1]'), subset_fraction=(lambda v: 0 < v <= 1, 'in (0, 1]'),
     teacher_momentum=(lambda v: 0 <= v < 1, 'in [0, 1)'), teacher_temperature=(lambda v: v > 0, '> 0'),
     label_smoothing=(lambda v: 0 <= v < 1, 'in [0, 1)'), albef_alpha=(lambda v: 0 <= v <= 1, 'in [0, 1]'), seed=(lambda v: v >= 0, '>= 0'),
-    n_train=(lambda v: v > 0, '> 0'), image_size=(lambda v: v >= 16, '>= 16'), workers=(lambda v: v >= 0, '>= 0'),
+    init_seed=(lambda v: v >= 0, '>= 0'), n_train=(lambda v: v > 0, '> 0'), image_size=(lambda v: v >= 16, '>= 16'), workers=(lambda v: v >= 0, '>= 0'),
     n_gpus=(lambda v: v >= 1, '>= 1'), ckpt_every=(lambda v: v >= 1, '>= 1'), keep_ckpts=(lambda v: v >= 1, '>= 1'),
     log_every=(lambda v: v >= 1, '>= 1'), max_steps=(lambda v: v >= 1, '>= 1'), nan_patience=(lambda v: v >= 1, '>= 1'),
     noise_scale=(lambda v: 0 <= v < math.inf, '>= 0'), max_damaged_shard_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),

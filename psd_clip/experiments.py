@@ -13,7 +13,8 @@ from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
 __all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation',
-           'reevaluate', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'machine']
+           'reevaluate', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'paired_summary',
+           'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
@@ -115,6 +116,13 @@ def verdict(a: dict, b: dict) -> str:
     "Whether summary `a` beats `b`: 'better' / 'worse' when the means differ by more than both spreads, else 'within seed noise'."
     gap, noise = a['mean'] - b['mean'], a['std'] + b['std']
     return 'within seed noise' if abs(gap) <= noise else ('better' if gap > 0 else 'worse')
+
+# %% ../nbs/12_experiments.ipynb #051b0ebb
+def paired_summary(a: dict, b: dict) -> dict:  # seed -> value, for two arms
+    "Seed-by-seed differences a − b over the seeds both arms ran: `seed_summary` of them, and how many are above 0."
+    seeds = sorted(set(a) & set(b))
+    if not seeds: raise ValueError(f"The arms share no seed ({sorted(a)} against {sorted(b)}): pair runs of the same seeds")
+    return {**seed_summary([a[s] - b[s] for s in seeds]), 'higher': sum(a[s] > b[s] for s in seeds), 'n': len(seeds)}
 
 # %% ../nbs/12_experiments.ipynb #79fc5123
 def machine() -> str:

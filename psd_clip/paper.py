@@ -13,11 +13,11 @@ from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
 from .mini import FASHION_SHIFTS, fashion_trends, trend_family_accuracies
-from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary, verdict
+from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
-           'read_comparison', 'comparison_table', 'comparison_plot', 'teacher_options', 'factor_arms',
+           'read_comparison', 'comparison_table', 'comparison_plot', 'paired_table', 'teacher_options', 'factor_arms',
            'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
            'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'shift_views',
            'robustness_plot', 'gpu_hours']
@@ -82,6 +82,18 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.tick_params(axis='x', rotation=30)
     save_figure(grid, path)
     return grid
+
+# %% ../nbs/14_paper.ipynb #705716a9
+def paired_table(frame: pd.DataFrame, metric: str, name: str, # metric key and its column name
+                 baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
+    "Each method's seed-by-seed difference from `baseline` in `metric` at every `by` value, their mean ± sd, and the seeds above."
+    rows = []
+    for (at, method), group in frame[frame.method != baseline].groupby([by, 'method'], sort=False):
+        base = frame[(frame[by] == at) & (frame.method == baseline)]
+        p = paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+        rows.append({by: at, 'method': method, f'{name} − {baseline}, per seed': ' / '.join(f'{d:+.3f}' for d in p['seeds']),
+                     'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", f'seeds above {baseline}': f"{p['higher']}/{p['n']}"})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/14_paper.ipynb #629ea96f
 TEACHER_KNOBS = {'τ': 'teacher_temperature', 'm': 'teacher_momentum'}  # short names in a teacher's label

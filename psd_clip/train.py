@@ -51,7 +51,7 @@ def prepare_out_dir(out_dir: Path | str, resumed_step: int | None):
 # %% ../nbs/07b_train.ipynb #79589bec
 def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     "The run's `Trainer` on this rank (its callbacks, DDP, compilation), resumed from a checkpoint if `cfg.resume` asks."
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed if cfg.init_seed is None else cfg.init_seed)
     trainer = make_trainer(cfg, env, [*default_callbacks(cfg), *callbacks], wrap=lambda model: wrap_model(model, cfg, env),
                            prepare_objective=lambda objective: compile_teacher(objective, cfg, env.device))
     trainer.resumed_from, trainer.resume_differences = None, {}

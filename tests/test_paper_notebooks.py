@@ -47,6 +47,9 @@ def test_paper_notebook(name, tmp_path):
     table = (out / f"{name}.md").read_text()
     assert all(column in table for column in TABLES[name]) and "psd_ema" in table and " ± " in table
     assert (figures / f"{name}.png").stat().st_size > 5_000
+    if name == "zero_shot":  # and each method seed by seed against CLIP
+        paired = (out / "zero_shot_paired.md").read_text()
+        assert "psd_ema" in paired and "Fashion-MNIST − clip, per seed" in paired and "/2 " in paired
 
 
 def test_ablations_notebook(tmp_path):
