@@ -13,6 +13,9 @@ Sections, in order, each skipped (and said so) once the time budget is spent:
  4. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
  5. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
  6. data: webdataset throughput per core (ours, open_clip's, ours with decode_on='device') and `decode_batch` on the GPU.
+ 7. paper: tiny default runs (with the evaluation) side by side on the device, as `make paper` starts them
+    (`default_jobs()` at a time, two waves): the wall time per run, and the tiny reproduction's estimate from it.
+    Last in the budget; `--sections paper` runs it alone (about 2-4 minutes).
 """
 
 import argparse, json, os, sys, time, warnings
@@ -35,7 +38,8 @@ def parse_args(argv=None):
     parser.add_argument("--dry-run", action="store_true", help="CPU: tiny presets, small batches, few repeats")
     parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
-    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data"])
+    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data", "paper"])
+    parser.add_argument("--paper-runs", type=int, default=204, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
     return parser.parse_args(argv)
 
 
@@ -173,6 +177,30 @@ def matrix_section(dry, root: Path, deadline):
     return out
 
 
+def paper_section(dry, root: Path, paper_runs: int):
+    "Two waves of tiny default runs side by side, as run_all starts the paper grid: wall time per run and the reproduction's estimate."
+    from psd_clip.experiments import default_jobs, run_all
+
+    jobs = 2 if dry else default_jobs()
+    micro = dict(max_steps=10, n_train=512, with_emoji=False, eval_suite="none") if dry else {}
+    runs = [dict(method="psd", seed=100 + i, **micro) for i in range(2 * jobs)]
+    start = time.time()
+    results = run_all(runs, root=root, jobs=jobs)
+    wall, mean = time.time() - start, lambda key: round(sum(r[key] for r in results) / len(results), 1)
+    return dict(
+        jobs=jobs,
+        runs=len(runs),
+        wall_s=round(wall),
+        wall_per_run_s=round(wall / len(runs), 1),
+        mean_train_s=mean("train_time_s"),
+        mean_run_wall_s=mean("wall_time_s"),
+        mean_compile_s=round(sum(r["compile"].get("compile_s") or 0 for r in results) / len(results), 1),
+        paper_runs=paper_runs,
+        paper_estimate_min=round(wall / len(runs) * paper_runs / 60, 1),
+        device=results[0]["device"],
+    )
+
+
 def main(argv=None):
     args, start = parse_args(argv), time.time()
     out_dir = Path(os.environ.get("OUT", "/tmp/gout"))
@@ -195,6 +223,7 @@ def main(argv=None):
         nonfinite=lambda: nonfinite_section(args.dry_run, runs / "nonfinite"),
         matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + args.budget_s),
         data=lambda: data_throughput.main(["--images", "256" if args.dry_run else "1024", "--passes", "3"]),
+        paper=lambda: paper_section(args.dry_run, runs / "paper", args.paper_runs),
     )
     for name in args.sections:
         timed_section(name, out, start, args.budget_s, sections[name])
