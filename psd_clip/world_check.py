@@ -96,7 +96,8 @@ def plot_world_check(summary: dict, path: Path | None = None):
     import pandas as pd, seaborn as sns
     rows = [dict(regime=name.split('/')[0], arm='/'.join(name.split('/')[1:]), acc1=v)
             for name, arm in summary['arms'].items() for v in arm['seeds']]
-    grid = sns.catplot(data=pd.DataFrame(rows), x='arm', y='acc1', col='regime', kind='swarm', height=3.2, aspect=1.4, size=6)  # no random jitter: the same file every run
+    # a swarm, not a strip: no random jitter, so the file is the same every run
+    grid = sns.catplot(data=pd.DataFrame(rows), x='arm', y='acc1', col='regime', kind='swarm', height=3.2, aspect=1.4, size=6)
     grid.set_axis_labels('', f"{summary['metric']} (each seed)"); grid.tick_params(axis='x', rotation=30)
     for ax in grid.axes.flat: ax.axhline(summary['chance'], ls=':', c='grey')
     save_figure(grid, path)
