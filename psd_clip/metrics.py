@@ -12,9 +12,9 @@ from .core import autocast_dtype, pick_device
 from .distributed import gather_rows, shard
 
 # %% auto #0
-__all__ = ['target_rank', 'topk_accuracy', 'mean_per_class_recall', 'classification_metrics', 'retrieval_recall', 'logit',
-           'expit', 'Trend', 'fit_trend', 'trend_segment', 'effective_robustness', 'Encoder', 'encode_images',
-           'encode_texts', 'zeroshot_classifier', 'zeroshot_logits', 'linear_probe']
+__all__ = ['target_rank', 'topk_accuracy', 'per_class_recall', 'mean_per_class_recall', 'classification_metrics',
+           'retrieval_recall', 'logit', 'expit', 'Trend', 'fit_trend', 'trend_segment', 'effective_robustness',
+           'Encoder', 'encode_images', 'encode_texts', 'zeroshot_classifier', 'zeroshot_logits', 'linear_probe']
 
 # %% ../nbs/08_metrics.ipynb #6931bb93
 def target_rank(scores: torch.Tensor, # [n, m] score of each of m candidates for n queries
@@ -33,13 +33,18 @@ def topk_accuracy(logits: torch.Tensor, # [n, classes]
     if k > logits.shape[1]: return float('nan')
     return (target_rank(logits, targets) < k).double().mean().item()
 
+def per_class_recall(logits: torch.Tensor, # [n, classes]
+                     targets: torch.Tensor, # [n] true class
+                    ) -> torch.Tensor:
+    "Top-1 recall of each class present in `targets`, in the order of `targets.unique()` (a tie is a miss)."
+    hits = (target_rank(logits, targets) == 0).double()
+    return torch.stack([hits[targets == c].mean() for c in targets.unique()])
+
 def mean_per_class_recall(logits: torch.Tensor, # [n, classes]
                           targets: torch.Tensor, # [n] true class
                          ) -> float:
     "Top-1 recall of each class present in `targets`, averaged over those classes."
-    hits = (target_rank(logits, targets) == 0).double()
-    classes = targets.unique()
-    return torch.stack([hits[targets == c].mean() for c in classes]).mean().item()
+    return per_class_recall(logits, targets).mean().item()
 
 # %% ../nbs/08_metrics.ipynb #1904f731
 def classification_metrics(logits: torch.Tensor, # [n, classes]

@@ -21,7 +21,8 @@ from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, z
 # %% auto #0
 __all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_SUITES', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images',
            'small_cnn', 'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies',
-           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'mini_set_sizes', 'evaluate_mini']
+           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'mini_set_sizes', 'fashion_classifier',
+           'evaluate_mini']
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
@@ -167,9 +168,13 @@ def mini_set_sizes() -> dict[str, int]:
 # %% ../nbs/10_mini.ipynb #d21853b1
 def _prefixed(prefix, metrics): return {f'{prefix}/{k}': v for k, v in metrics.items()}
 
+def fashion_classifier(enc: Encoder) -> torch.Tensor:
+    "The suite's zero-shot classifier of the 10 Fashion-MNIST classes: each class's training name in every prompt."
+    return zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[:10]), PROMPT_TEMPLATES)
+
 def _mini_zeroshot(enc, d, images) -> tuple[dict, dict]:
     "Zero-shot metrics of the miniature suite, and the features reused by the probe and the shifts."
-    fashion_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[:10]), PROMPT_TEMPLATES)
+    fashion_cls = fashion_classifier(enc)
     digit_cls = zeroshot_classifier(enc, _names(_NAME_OF[c] for c in CLASS_NAMES[10:]), PROMPT_TEMPLATES)
     feats = {'fashion': images(d['fashion']['clean']), 'mnist': images(d['mnist'])}
     out = {**_prefixed('zeroshot/fashion_mnist', classification_metrics(

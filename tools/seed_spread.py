@@ -17,11 +17,10 @@ from psd_clip.checkpoint import load_model
 from psd_clip.core import DATA_DIR
 from psd_clip.data import get_tokenizer, image_transform
 from psd_clip.experiments import machine, run_all
-from psd_clip.items import PROMPT_TEMPLATES
-from psd_clip.metrics import Encoder, encode_images, zeroshot_classifier, zeroshot_logits
-from psd_clip.mini import fashion_test_sets
+from psd_clip.metrics import Encoder, encode_images, per_class_recall, zeroshot_logits
+from psd_clip.mini import fashion_classifier, fashion_test_sets
 from psd_clip.model import model_context_length
-from psd_clip.world import CLASS_NAMES, CLASS_SYNONYMS, load_embedded, with_article
+from psd_clip.world import CLASS_NAMES, load_embedded
 
 FASHION = CLASS_NAMES[:10]
 ARMS = {"rich/noisy": dict(noise_scale=1.0), "rich/clean": dict(noise_scale=0.0)}
@@ -30,15 +29,13 @@ SWAPS = [(3, 0), (3, 2), (2, 3), (2, 1)]  # (init_seed, seed): a good and a poor
 
 
 def class_accuracies(run_dir: str) -> list[float]:
-    "Zero-shot accuracy on each Fashion-MNIST class of the run's final model (the suite's prompts and test glyphs)."
+    "Zero-shot recall of each Fashion-MNIST class by the run's final model (the suite's classifier and test glyphs)."
     model, info = load_model(Path(run_dir) / "model_final.pt")
-    enc = Encoder(model.eval(), get_tokenizer(model_context_length(info["arch"])), device="cpu")
-    labels = load_embedded("fashion_mnist")["test_labels"]
+    enc, size = Encoder(model.eval(), get_tokenizer(model_context_length(info["arch"])), device="cpu"), info["image_size"]
     with torch.no_grad():
-        classifier = zeroshot_classifier(enc, [with_article(CLASS_SYNONYMS[c][0]) for c in FASHION], PROMPT_TEMPLATES)
-        images = encode_images(enc, fashion_test_sets()["clean"], image_transform(32, train=False))
-        predicted = zeroshot_logits(images, classifier).argmax(1).numpy()
-    return [float((predicted[labels == c] == c).mean()) for c in range(len(FASHION))]
+        images = encode_images(enc, fashion_test_sets(size)["clean"], image_transform(size, train=False))
+        logits = zeroshot_logits(images, fashion_classifier(enc))
+    return per_class_recall(logits, torch.as_tensor(load_embedded("fashion_mnist")["test_labels"].astype(np.int64))).tolist()
 
 
 def class_table(rows: list[dict]) -> str:
