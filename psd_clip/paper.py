@@ -17,10 +17,10 @@ from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed
 
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
-           'read_comparison', 'comparison_table', 'comparison_plot', 'paired_table', 'teacher_options', 'factor_arms',
-           'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
-           'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'shift_views',
-           'robustness_plot', 'gpu_hours']
+           'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot', 'paired_table',
+           'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot',
+           'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot',
+           'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -57,13 +57,18 @@ def read_comparison(out: Path, file: str = 'runs.json') -> pd.DataFrame:
     return pd.DataFrame(json.loads((Path(out) / file).read_text())['rows'])
 
 # %% ../nbs/14_paper.ipynb #cf4287a4
+def against_baseline(frame: pd.DataFrame, by: str, baseline: str,
+                     others_only: bool = False): # leave out the baseline's own groups
+    "Each (`by` value, method) group of `frame`'s rows, with the rows of `baseline` at the same `by` value."
+    for (at, method), group in frame.groupby([by, 'method'], sort=False):
+        if not (others_only and method == baseline): yield at, method, group, frame[(frame[by] == at) & (frame.method == baseline)]
+
 def comparison_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name
                      baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:  # the column whose values are compared apart
     "Mean ± std per `by` value and method for each metric, with the verdict against `baseline` at the same value."
     table = []
-    for (at, method), group in frame.groupby([by, 'method'], sort=False):
+    for at, method, group, base in against_baseline(frame, by, baseline):
         row = {by: at, 'method': method, 'seeds': len(group)}
-        base = frame[(frame[by] == at) & (frame.method == baseline)]
         for key, name in metrics.items():
             mine = seed_summary(group[key])
             row[name] = f"{mine['mean']:.3f} ± {mine['std']:.3f}"
@@ -88,8 +93,7 @@ def paired_table(frame: pd.DataFrame, metric: str, name: str, # metric key and i
                  baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
     "Each method's seed-by-seed difference from `baseline` in `metric` at every `by` value, their mean ± sd, and the seeds above."
     rows = []
-    for (at, method), group in frame[frame.method != baseline].groupby([by, 'method'], sort=False):
-        base = frame[(frame[by] == at) & (frame.method == baseline)]
+    for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
         p = paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
         rows.append({by: at, 'method': method, f'{name} − {baseline}, per seed': ' / '.join(f'{d:+.3f}' for d in p['seeds']),
                      'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", f'seeds above {baseline}': f"{p['higher']}/{p['n']}"})
@@ -185,25 +189,25 @@ def pairs_settings(pairs, scale: str = 'tiny') -> dict:
 
 # %% ../nbs/14_paper.ipynb #9b397215
 def gains(frame: pd.DataFrame, metric: str, dial: str, baseline: str = 'clip') -> pd.DataFrame:
-    "Each method's mean gain in `metric` over `baseline` at every dial value, its sd (the two spreads in quadrature) and verdict."
+    "Each method's gain in `metric` over `baseline` at every dial value: mean and sd of the seed-by-seed differences, and the verdict."
     rows = []
-    for (at, method), group in frame[frame.method != baseline].groupby([dial, 'method'], sort=False):
-        mine, base = seed_summary(group[metric]), seed_summary(frame[(frame[dial] == at) & (frame.method == baseline)][metric])
-        rows.append({dial: at, 'method': method, 'gain': mine['mean'] - base['mean'], 'sd': float(np.hypot(mine['std'], base['std'])),
-                     'verdict': verdict(mine, base)})
+    for at, method, group, base in against_baseline(frame, dial, baseline, others_only=True):
+        p = paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+        rows.append({dial: at, 'method': method, 'gain': p['mean'], 'sd': p['std'], 'seeds above': f"{p['higher']}/{p['n']}",
+                     'verdict': verdict(seed_summary(group[metric]), seed_summary(base[metric]))})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_paper.ipynb #4d19a90c
 def trend_plot(frame: pd.DataFrame, metric: str, dial: str, ylabel: str, xlabel: str, baseline: str = 'clip',
                log_x: bool = False, path: Path | None = None):
-    "Left: each method's mean ± sd of `metric` along the dial; right: each method's gain over `baseline`, ± sd."
+    "Left: each method's mean ± sd of `metric` along the dial; right: each method's seed-by-seed gain over `baseline`, mean ± sd."
     import matplotlib.pyplot as plt, seaborn as sns
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.3))
     sns.lineplot(data=frame, x=dial, y=metric, hue='method', errorbar='sd', marker='o', err_style='bars', ax=left)
     for i, (method, g) in enumerate(gains(frame, metric, dial, baseline).groupby('method', sort=False)):
         right.errorbar(g[dial], g['gain'], yerr=g['sd'], marker='o', capsize=3, label=method, color=f'C{i + 1}')
     right.axhline(0, color='C0', ls='--', label=baseline)
-    left.set(xlabel=xlabel, ylabel=ylabel); right.set(xlabel=xlabel, ylabel=f'gain over {baseline}'); right.legend(fontsize=8)
+    left.set(xlabel=xlabel, ylabel=ylabel); right.set(xlabel=xlabel, ylabel=f'gain over {baseline} (same seed)'); right.legend(fontsize=8)
     if log_x: left.set_xscale('log'); right.set_xscale('log')
     fig.tight_layout()
     save_figure(fig, path)

@@ -79,7 +79,7 @@ def test_noise_levels_notebook(tmp_path):
         (t, level, m) for t in ("all", "generic", "partial") for level in (0.0, 0.6) for m in ("clip", "psd")
     )
     gains = (out / "gains_all.csv").read_text().splitlines()
-    assert gains[0] == "noisy,method,gain,sd,verdict" and len(gains) == 3
+    assert gains[0] == "noisy,method,gain,sd,seeds above,verdict" and len(gains) == 3
     assert " ± " in (out / "noise_levels_generic.md").read_text()
     assert (figures / "noise_levels.png").stat().st_size > 5_000 and (figures / "noise_levels_generic.png").exists()
     assert (figures / "noise_types.png").stat().st_size > 5_000  # the single types' gains side by side
@@ -90,7 +90,7 @@ def test_data_scaling_notebook(tmp_path):
     rows = json.loads((out / "runs.json").read_text())["rows"]
     assert sorted({(r["pairs"], r["method"]) for r in rows}) == [(256, "clip"), (256, "psd"), (512, "clip"), (512, "psd")]
     assert "vs clip" in (out / "data_scaling.md").read_text()
-    assert (out / "gains.csv").read_text().startswith("pairs,method,gain,sd,verdict")
+    assert (out / "gains.csv").read_text().startswith("pairs,method,gain,sd,seeds above,verdict")
     assert (figures / "data_scaling.png").stat().st_size > 5_000
 
 
