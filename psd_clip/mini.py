@@ -89,10 +89,13 @@ def classifier_accuracy(net, images, labels) -> float:
 
 # %% ../nbs/10_mini.ipynb #b1f58dce
 @lru_cache(maxsize=2)  # one evaluation scores on them three times (trend key, trend fit, suite): render once, ~3 s each
-def fashion_test_sets(image_size: int = 32) -> dict[str, np.ndarray]:
-    "The clean and shifted Fashion-MNIST test images every model (CLIP or trend family) is scored on."
+def _rendered_test_sets(image_size: int) -> dict[str, np.ndarray]:
     glyphs = load_embedded('fashion_mnist')['test_images']
     return {s: shifted_images(glyphs, s, image_size, seed=0) for s in ('clean', *FASHION_SHIFTS)}
+
+def fashion_test_sets(image_size: int = 32) -> dict[str, np.ndarray]:
+    "The clean and shifted Fashion-MNIST test images every model (CLIP or trend family) is scored on."
+    return {s: images.copy() for s, images in _rendered_test_sets(image_size).items()}  # a caller's edits never reach the cache
 
 def _fingerprint(images: np.ndarray) -> str:
     import hashlib
