@@ -18,7 +18,7 @@ import numpy as np
 
 from psd_clip.core import DATA_DIR, EMOJI_PAIRS, get_scale, same_steps_epochs
 from psd_clip.experiments import machine, run_all, seed_summary
-from psd_clip.world_check import METRIC, NOISE, summarize_arm, world_check_table
+from psd_clip.world_check import METRIC, summarize_arm, world_check_runs, world_check_table
 from seed_spread import FASHION, class_accuracies
 
 BASE = dict(method="clip", regime="rich")
@@ -63,12 +63,11 @@ def memorize_change(change: dict) -> dict:
 
 def world_check_arms(change: dict, jobs: int | None) -> dict:
     "The world check's four CLIP arms with the candidate's change: its 3 seeds, and the noisy arms' 5 as well (3 understate a spread)."
-    arms = {}
-    for regime, regime_change in [("rich", change), ("memorize", memorize_change(change))]:
-        for name, scale in NOISE.items():
-            for seeds in [CLEAN_SEEDS] if name == "clean" else [CLEAN_SEEDS, NOISY_SEEDS]:
-                runs = [dict(method="clip", regime=regime, noise_scale=scale, seed=s, **regime_change) for s in seeds]
-                arms[f"{regime}/{name}/clip" + ("" if seeds == CLEAN_SEEDS else f", seeds {seeds[0]}-{seeds[-1]}")] = summarize_arm(run_all(runs, jobs=jobs))
+    arms, per_regime = {}, {"rich": change, "memorize": memorize_change(change)}
+    for seeds, suffix in [(CLEAN_SEEDS, ""), (NOISY_SEEDS, f", seeds {NOISY_SEEDS[0]}-{NOISY_SEEDS[-1]}")]:
+        for name, runs in world_check_runs(seeds).items():
+            if name.endswith("/clip") and not (suffix and "/clean/" in name):
+                arms[name + suffix] = summarize_arm(run_all([dict(r, **per_regime[r["regime"]]) for r in runs], jobs=jobs))
     return arms
 
 
