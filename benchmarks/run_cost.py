@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=2 python benchmarks/run_cost.py            # trains the default run (a few minutes on 2 cores)
     python benchmarks/run_cost.py --skip-run                   # only the paper reproduction's figures
-    OMP_NUM_THREADS=2 python benchmarks/run_cost.py --epochs 8 # the default run for 8 epochs (a candidate recipe's cost)
+    OMP_NUM_THREADS=2 python benchmarks/run_cost.py --epochs 4 # the default run for 4 epochs (the former recipe's cost)
 
 1. The default run: `python -m psd_clip.train --scale tiny` (the run `make demo` trains: the defaults, PSD) in a
    fresh folder. Its wall time from outside (process start to exit, imports included), the train and total times it

@@ -34,7 +34,7 @@ class Scale:
 _EMBEDDED = dict(source='embedded', dataset='items', image_size=32)
 _WEB = dict(source='webdataset', arch='RN50', warmup_steps=2000, image_size=224)
 SCALES = {s.name: s for s in [
-    Scale(name='tiny', n_train=40_000, memorize_pairs=4_000, arch='psd-tiny-cnn', epochs=4, batch_size=256, lr=5e-3,
+    Scale(name='tiny', n_train=40_000, memorize_pairs=4_000, arch='psd-tiny-cnn', epochs=8, batch_size=256, lr=5e-3,
           warmup_steps=50, **_EMBEDDED),
     Scale(name='small', n_train=200_000, memorize_pairs=20_000, arch='psd-small-cnn', epochs=8, batch_size=512, lr=2e-3,
           warmup_steps=200, **_EMBEDDED),
@@ -77,6 +77,7 @@ class RunConfig:
     method: str = 'psd'  # psd | clip | label_smoothing | albef
     arch: str | None = None  # model architecture (open_clip name or a psd_clip tiny preset)
     epochs: int | None = None
+    budget: float = 1.0  # share of the scale's steps: multiplies its epochs in either regime (only where epochs is unset)
     batch_size: int | None = None  # global batch, split evenly over processes
     lr: float | None = None  # peak learning rate of the cosine schedule
     warmup_steps: int | None = None
@@ -147,7 +148,7 @@ def make_config(**overrides) -> RunConfig:
 
 # %% ../nbs/00_core.ipynb #483255be
 _RANGES = dict(  # setting: (test, what it must be)
-    epochs=(lambda v: v >= 1, '>= 1'), batch_size=(lambda v: v > 0, '> 0'), lr=(lambda v: 0 < v < math.inf, '> 0'),
+    epochs=(lambda v: v >= 1, '>= 1'), budget=(lambda v: 0 < v < math.inf, '> 0'), batch_size=(lambda v: v > 0, '> 0'), lr=(lambda v: 0 < v < math.inf, '> 0'),
     warmup_steps=(lambda v: v >= 0, '>= 0'), weight_decay=(lambda v: v >= 0, '>= 0'), grad_clip=(lambda v: v >= 0, '>= 0 (0 disables)'),
     alpha_max=(lambda v: 0 <= v <= 1, 'in [0, 1]'), subset_fraction=(lambda v: 0 < v <= 1, 'in (0, 1]'),
     teacher_momentum=(lambda v: 0 <= v < 1, 'in [0, 1)'), teacher_temperature=(lambda v: v > 0, '> 0'),
@@ -175,15 +176,17 @@ _FROM_SCALE = ('arch', 'epochs', 'batch_size', 'lr', 'warmup_steps', 'n_train', 
 
 EMOJI_PAIRS = 1_911  # the Twemoji pairs `with_emoji` adds to an embedded world's training pairs (checked in 01_world)
 
-def same_steps_epochs(scale: Scale, n_pairs: int, extra: int = 0) -> int:
-    "Epochs over `n_pairs` (plus `extra` pairs riding along) that make as many steps as the scale's own recipe."
-    return max(1, round(scale.epochs * (scale.n_train + extra) / (n_pairs + extra)))
+def same_steps_epochs(scale: Scale, n_pairs: int, extra: int = 0,
+                      budget: float = 1.0, # share of the scale's steps
+                     ) -> int:
+    "Epochs over `n_pairs` (plus `extra` pairs riding along) that make as many steps as `budget` of the scale's own recipe."
+    return max(1, round(scale.epochs * budget * (scale.n_train + extra) / (n_pairs + extra)))
 
-def _regime_recipe(scale: Scale, regime: str, extra: int = 0) -> dict:
+def _regime_recipe(scale: Scale, regime: str, extra: int = 0, budget: float = 1.0) -> dict:
     "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many samples (`extra` pairs ride along)."
-    if regime == 'rich': return dict(n_train=scale.n_train, epochs=scale.epochs)
+    if regime == 'rich': return dict(n_train=scale.n_train, epochs=max(1, round(scale.epochs * budget)))
     if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
-    return dict(n_train=scale.memorize_pairs, epochs=same_steps_epochs(scale, scale.memorize_pairs, extra))
+    return dict(n_train=scale.memorize_pairs, epochs=same_steps_epochs(scale, scale.memorize_pairs, extra, budget))
 
 def resolve(cfg: RunConfig) -> RunConfig:
     "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."
@@ -192,7 +195,7 @@ def resolve(cfg: RunConfig) -> RunConfig:
         from psd_clip.sources import own_scale
         scale = own_scale(cfg)
     extra = EMOJI_PAIRS if cfg.with_emoji and scale.source == 'embedded' else 0
-    recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime, extra)
+    recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime, extra, cfg.budget)
     return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None}))
 
 # %% ../nbs/00_core.ipynb #a6ec3f4d

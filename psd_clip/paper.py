@@ -181,10 +181,11 @@ def noise_settings(levels, # shares of noisy pairs
     only = {} if noise_type == 'all' else dict(noise_types=noise_type)
     return {level: dict(noise_scale=round(level / fraction, 6), **(only if level else {})) for level in levels}  # clean is clean, whatever the type
 
-def pairs_settings(pairs, scale: str = 'tiny') -> dict:
+def pairs_settings(pairs, scale: str = 'tiny',
+                   budget: float = 1.0) -> dict: # share of the scale's steps, as `RunConfig.budget`
     "Each number of pairs with the epochs that keep the scale's steps (the regimes' own runs where they coincide)."
     s = get_scale(scale)
-    return {n: dict(regime='memorize' if n < s.n_train else 'rich', n_train=n, epochs=same_steps_epochs(s, n, EMOJI_PAIRS))
+    return {n: dict(regime='memorize' if n < s.n_train else 'rich', n_train=n, epochs=same_steps_epochs(s, n, EMOJI_PAIRS, budget))
             for n in pairs}
 
 # %% ../nbs/14_paper.ipynb #9b397215

@@ -1,7 +1,7 @@
 "The GPU recipes in params/ fit the paper notebooks they are written for, and describe valid runs."
 
 import papermill, pytest, yaml
-from psd_clip.core import PROJECT_ROOT, make_config, resolve
+from psd_clip.core import PROJECT_ROOT, get_scale, make_config, resolve
 from psd_clip.paper import comparison_arms, dial_arms
 
 PARAMS, PAPER = PROJECT_ROOT / "params", PROJECT_ROOT / "nbs" / "paper"
@@ -15,13 +15,17 @@ def notebooks_for(path):
 @pytest.mark.parametrize("path", sorted(PARAMS.glob("*.yaml")), ids=lambda p: p.name)
 def test_params_file(path):
     params = yaml.safe_load(path.read_text())
+    budgets = set()
     for name in notebooks_for(path):
-        known = set(papermill.inspect_notebook(PAPER / f"{name}.ipynb"))
-        assert set(params) <= known, f"{path.name}: {set(params) - known} are not parameters of {name}.ipynb"
+        known = papermill.inspect_notebook(PAPER / f"{name}.ipynb")
+        assert set(params) <= set(known), f"{path.name}: {set(params) - set(known)} are not parameters of {name}.ipynb"
+        budgets.add(params.get("budget", float(known["budget"]["default"])))
+    assert budgets == {1.0}, f"{path.name} trains {budgets} of the paper's steps: say budget: 1.0"
     if "scales" in params:
         arms = dial_arms(params["methods"], "pairs", {s: dict(scale=s) for s in params["scales"]})
     else:
         arms = comparison_arms(params["methods"], params["regimes"])
     for _, overrides in arms:
-        cfg = resolve(make_config(**{"scale": params.get("scale", "tiny"), **params["overrides"], **overrides}))
+        cfg = resolve(make_config(**{"scale": params.get("scale", "tiny"), "budget": params["budget"], **params["overrides"], **overrides}))
         assert cfg.data_root and cfg.n_gpus == 8 and cfg.image_size == 224 and cfg.arch == "RN50"
+        assert cfg.epochs == get_scale(cfg.scale).epochs  # the paper's recipe, whole

@@ -1,4 +1,4 @@
-"""Where the seed spread of data-rich CLIP on noisy captions comes from (the world check's widest arm).
+"""Where the seed spread of data-rich CLIP on noisy captions comes from (the widest arm of the 4-epoch world).
 
 Two measurements, both on cached runs (trained here if missing, like every run of the kit):
 - zero-shot Fashion-MNIST accuracy per class of the world check's data-rich CLIP runs (clean and noisy);
@@ -28,6 +28,7 @@ from psd_clip.world import CLASS_NAMES, CLASS_SYNONYMS, load_embedded, with_arti
 
 FASHION = CLASS_NAMES[:10]
 ARMS = {"rich/noisy": dict(noise_scale=1.0), "rich/clean": dict(noise_scale=0.0)}
+WORLD = dict(method="clip", regime="rich", budget=0.5)  # the 4-epoch world, whose spread moved the tiny recipe to 8 epochs
 NOISY_SEEDS, CLEAN_SEEDS = (0, 1, 2, 3, 4), (0, 1, 2)
 SWAPS = [(3, 0), (3, 2), (2, 3), (2, 1)]  # (init_seed, seed): a good and a poor initialization, each with two other data orders
 
@@ -62,8 +63,8 @@ def class_table(rows: list[dict]) -> str:
 
 def main(jobs: int | None):
     per_seed = [(arm, s) for arm, seeds in [("rich/noisy", NOISY_SEEDS), ("rich/clean", CLEAN_SEEDS)] for s in seeds]
-    runs = [dict(method="clip", regime="rich", seed=s, **ARMS[arm]) for arm, s in per_seed]
-    runs += [dict(method="clip", regime="rich", noise_scale=1.0, seed=order, init_seed=init) for init, order in SWAPS]
+    runs = [dict(WORLD, seed=s, **ARMS[arm]) for arm, s in per_seed]
+    runs += [dict(WORLD, noise_scale=1.0, seed=order, init_seed=init) for init, order in SWAPS]
     results = run_all(runs, jobs=jobs)
     labels = [f"{arm} seed {s}" for arm, s in per_seed] + [f"rich/noisy init {i}, order {o}" for i, o in SWAPS]
     rows = [
