@@ -184,7 +184,7 @@ def same_steps_epochs(scale: Scale, n_pairs: int, extra: int = 0,
 
 def _regime_recipe(scale: Scale, regime: str, extra: int = 0, budget: float = 1.0) -> dict:
     "The scale's pairs and epochs in `regime`: 'memorize' trains on fewer pairs for as many samples (`extra` pairs ride along)."
-    if regime == 'rich': return dict(n_train=scale.n_train, epochs=max(1, round(scale.epochs * budget)))
+    if regime == 'rich': return dict(n_train=scale.n_train, epochs=same_steps_epochs(scale, scale.n_train, extra, budget))
     if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
     return dict(n_train=scale.memorize_pairs, epochs=same_steps_epochs(scale, scale.memorize_pairs, extra, budget))
 

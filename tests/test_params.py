@@ -21,11 +21,12 @@ def test_params_file(path):
         assert set(params) <= set(known), f"{path.name}: {set(params) - set(known)} are not parameters of {name}.ipynb"
         budgets.add(params.get("budget", float(known["budget"]["default"])))
     assert budgets == {1.0}, f"{path.name} trains {budgets} of the paper's steps: say budget: 1.0"
+    budget = budgets.pop()
     if "scales" in params:
         arms = dial_arms(params["methods"], "pairs", {s: dict(scale=s) for s in params["scales"]})
     else:
         arms = comparison_arms(params["methods"], params["regimes"])
     for _, overrides in arms:
-        cfg = resolve(make_config(**{"scale": params.get("scale", "tiny"), "budget": params["budget"], **params["overrides"], **overrides}))
+        cfg = resolve(make_config(**{"scale": params.get("scale", "tiny"), "budget": budget, **params["overrides"], **overrides}))
         assert cfg.data_root and cfg.n_gpus == 8 and cfg.image_size == 224 and cfg.arch == "RN50"
         assert cfg.epochs == get_scale(cfg.scale).epochs  # the paper's recipe, whole
