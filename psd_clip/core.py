@@ -88,7 +88,7 @@ class RunConfig:
     subset_fraction: float = 0.5  # PSD: fraction of the batch whose rows/columns get soft targets
     teacher: str = 'self'  # PSD: 'self' (same pass, detached), 'ema' copy, or previous-epoch 'snapshot'
     teacher_momentum: float = 0.999  # EMA teacher (PSD 'ema' and ALBEF)
-    teacher_temperature: float | None = None  # teacher softmax temperature; None uses the student's
+    teacher_temperature: float | None = 0.1  # PSD teacher's softmax temperature (the ablation's choice); None uses the student's
     soft_block: str = 'rows'  # PSD: subset 'rows' against the whole batch, or only the 'subset' x subset block
     label_smoothing: float = 0.1  # uniform label smoothing baseline (ALIGN uses 0.1)
     albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch

@@ -12,9 +12,9 @@ from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
 from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
-__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command', 'stale_evaluation',
-           'reevaluate', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'paired_summary',
-           'machine']
+__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'READ_BY', 'METHOD_SETTINGS', 'run_key', 'finished_results', 'train_command',
+           'stale_evaluation', 'reevaluate', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary',
+           'verdict', 'paired_summary', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
@@ -22,12 +22,16 @@ NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'loca
               'budget')  # what it trains is the resolved epochs, which the key holds
 # PSD's first defaults: keys compare against these, so choosing new defaults from an ablation renames no finished run
 KEY_BASELINE = dict(teacher='self', teacher_temperature=None, alpha_max=0.5, alpha_schedule='steps', subset_fraction=0.5, soft_block='rows')
+# settings only some methods read: the others' runs are the same runs whatever these say
+READ_BY = {**dict.fromkeys(KEY_BASELINE, ('psd',)), 'teacher_momentum': ('psd', 'albef'), 'label_smoothing': ('label_smoothing',),
+           'albef_alpha': ('albef',)}
 
 def run_key(overrides: dict) -> str:
     "12 hex digits naming the run that `overrides` of `RunConfig` describe."
     cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig()) | KEY_BASELINE
     # settings at their defaults stay out of the key, so a new RunConfig field does not orphan the runs made before it
-    what = {k: v for k, v in sorted(cfg.items()) if k not in NOT_IN_KEY and v != defaults[k]}
+    what = {k: v for k, v in sorted(cfg.items())
+            if k not in NOT_IN_KEY and cfg['method'] in READ_BY.get(k, (cfg['method'],)) and v != defaults[k]}
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/12_experiments.ipynb #af73b1a7
@@ -134,6 +138,7 @@ def machine() -> str:
 # %% ../nbs/12_experiments.ipynb #0b70d25a
 METHOD_SETTINGS = {  # the methods every comparison names, as RunConfig overrides
     'clip': dict(method='clip'), 'psd': dict(method='psd'),  # PSD with the kit's defaults, as the ablation chose them
-    'psd_self': dict(method='psd', teacher='self'), 'psd_ema': dict(method='psd', teacher='ema'),
-    'psd_snapshot': dict(method='psd', teacher='snapshot'), 'label_smoothing': dict(method='label_smoothing'),
+    # PSD's first defaults (the same-pass teacher at the student's temperature), with each kind of teacher
+    'psd_self': dict(KEY_BASELINE, method='psd'), 'psd_ema': dict(KEY_BASELINE, method='psd', teacher='ema'),
+    'psd_snapshot': dict(KEY_BASELINE, method='psd', teacher='snapshot'), 'label_smoothing': dict(method='label_smoothing'),
     'albef': dict(method='albef')}

@@ -286,8 +286,8 @@ def build_objective(cfg: RunConfig,  # a resolved run configuration
     dist_kw = dict(rank=rank, world_size=world_size, local_loss=local_loss)
     if cfg.method == 'clip': return Objective(ClipLoss(**dist_kw))
     if cfg.method == 'label_smoothing': return Objective(LabelSmoothingLoss(cfg.label_smoothing, **dist_kw))
-    if cfg.method == 'albef':
-        return Objective(PSDLoss(1.0, 'rows', cfg.teacher_temperature, cfg.seed, **dist_kw),
+    if cfg.method == 'albef':  # its momentum teacher at the student's temperature, as in ALBEF; teacher_temperature is PSD's
+        return Objective(PSDLoss(1.0, 'rows', None, cfg.seed, **dist_kw),
                          partial(albef_alpha_at, alpha=cfg.albef_alpha), EMATeacher(model, cfg.teacher_momentum))
     if cfg.method == 'psd':
         return Objective(PSDLoss(cfg.subset_fraction, cfg.soft_block, cfg.teacher_temperature, cfg.seed, **dist_kw),
