@@ -3,6 +3,7 @@
 import dataclasses, json
 import papermill, pytest
 from psd_clip.core import PROJECT_ROOT, RunConfig
+from psd_clip.experiments import KEY_BASELINE
 
 PAPER = PROJECT_ROOT / "nbs" / "paper"
 MICRO_OVERRIDES = dict(n_train=512, batch_size=128, epochs=1, with_emoji=False)  # seconds per run
@@ -112,4 +113,5 @@ def test_psd_defaults_are_the_ablations_choice():
     "RunConfig's PSD settings are the values the committed ablation kept: rerun nbs/paper/ablations.ipynb, then update both."
     chosen = json.loads((PROJECT_ROOT / "data" / "results" / "ablations" / "chosen.json").read_text())["settings"]
     defaults = dataclasses.asdict(RunConfig())
+    assert set(KEY_BASELINE) <= set(chosen), "chosen.json must name every PSD setting, or a default could drift unseen"
     assert {k: defaults[k] for k in chosen} == chosen
