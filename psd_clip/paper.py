@@ -12,7 +12,7 @@ from .core import EMOJI_PAIRS, get_scale, same_steps_epochs, save_figure
 from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
-from .mini import FASHION_SHIFTS, fashion_trends, trend_family_accuracies
+from .mini import FASHION_SHIFTS, MINI_VERSION, fashion_trends, trend_family_accuracies
 from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
@@ -45,7 +45,7 @@ def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label col
     rows = [{**label, 'run_dir': r['run_dir'], 'train_time_s': r['train_time_s'], **r['eval']}
             for label, r in zip(labels, run_all(runs, root, jobs, keep_checkpoints=keep_checkpoints))]
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / file).write_text(json.dumps({'machine': machine(), 'common': common, 'rows': rows}, indent=1))
+    (Path(out) / file).write_text(json.dumps({'machine': machine(), 'eval_version': MINI_VERSION, 'common': common, 'rows': rows}, indent=1))
     return pd.DataFrame(rows)
 
 def run_comparison(out: Path, methods, regimes, seeds, jobs=None, **common) -> pd.DataFrame:
