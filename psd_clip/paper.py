@@ -84,7 +84,8 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     long['metric'] = long['metric'].map(metrics)
     grid = sns.catplot(data=long, x='method', y='value', hue='regime', col='metric', kind='point', errorbar='sd',
                        dodge=0.3 if long['regime'].nunique() > 1 else False, height=3.0, aspect=1.25, linestyles='none', sharey=False)
-    grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.tick_params(axis='x', rotation=30)
+    grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel)
+    for ax in grid.axes.flat: ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=40, ha='right')  # long method names
     save_figure(grid, path)
     return grid
 
