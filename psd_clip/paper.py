@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 import pandas as pd
 import numpy as np
-from .core import EMOJI_PAIRS, get_scale, same_steps_epochs, save_figure
+from .core import EMOJI_PAIRS, PROJECT_ROOT, get_scale, same_steps_epochs, save_figure
 from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
@@ -16,11 +16,11 @@ from .mini import FASHION_SHIFTS, MINI_VERSION, fashion_trends, trend_family_acc
 from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'run_grid', 'run_comparison',
-           'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot', 'paired_table',
-           'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot',
-           'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot',
-           'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
+__all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'project_path', 'run_grid',
+           'run_comparison', 'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot',
+           'paired_table', 'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table',
+           'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
+           'gains_by_type_plot', 'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -33,6 +33,12 @@ def comparison_arms(methods, regimes) -> list[tuple[dict, dict]]:  # keys of MET
     "An arm per method × regime: its label columns and its `RunConfig` overrides."
     return [(dict(method=m, regime=r), dict(o, regime=r)) for m, o in zip(methods, method_settings(methods)) for r in regimes]
 
+# %% ../nbs/14_paper.ipynb #8e7a358f
+def project_path(path) -> str:
+    "`path` relative to the project root when it lies inside it, so that tables read the same on every machine; else absolute."
+    path = Path(path).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
 # %% ../nbs/14_paper.ipynb #66fd906e
 def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label columns, RunConfig overrides)
              jobs=None, file: str = 'runs.json',
@@ -42,7 +48,7 @@ def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label col
     "Train (or reuse) every arm × seed (`common` settings under each arm's), write the rows to `out/file`, and return them."
     runs = [{**common, **overrides, 'seed': s} for _, overrides in arms for s in seeds]
     labels = [dict(label, seed=s) for label, _ in arms for s in seeds]
-    rows = [{**label, 'run_dir': r['run_dir'], 'train_time_s': r['train_time_s'], **r['eval']}
+    rows = [{**label, 'run_dir': project_path(r['run_dir']), 'train_time_s': r['train_time_s'], **r['eval']}
             for label, r in zip(labels, run_all(runs, root, jobs, keep_checkpoints=keep_checkpoints))]
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / file).write_text(json.dumps({'machine': machine(), 'eval_version': MINI_VERSION, 'common': common, 'rows': rows}, indent=1))
