@@ -48,15 +48,14 @@ def paper_reproduction(jobs: int) -> dict:
         content = json.loads(table.read_text())
         if isinstance(content, dict) and "rows" in content:
             recorded_train_s |= {row["run_dir"]: row.get("train_time_s", 0.0) for row in content["rows"] if "run_dir" in row}
-    run_dirs = set(recorded_train_s)
-    found = {d: r for d in sorted(run_dirs) if (r := cached_run(d)) is not None}
+    found = {d: r for d in sorted(recorded_train_s) if (r := cached_run(d)) is not None}
     cpu = [r["cpu_time_s"] for r in found.values() if "cpu_time_s" in r]
     walls = [r["wall_time_s"] for r in found.values()]
     peaks = [r["peak_rss_mb"] for r in found.values() if "peak_rss_mb" in r]
     cpu_all = sum(cpu) + (len(found) - len(cpu)) * statistics.median(cpu) if cpu else None
     missing_s = sum(t for d, t in recorded_train_s.items() if d not in found)
     return dict(
-        distinct_runs=len(run_dirs),
+        distinct_runs=len(recorded_train_s),
         found_in_cache=len(found),
         runs_with_cpu_time=len(cpu),
         median_cpu_time_s=statistics.median(cpu) if cpu else None,
