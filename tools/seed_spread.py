@@ -24,6 +24,7 @@ from psd_clip.experiments import machine, run_all
 from psd_clip.metrics import Encoder, encode_images, per_class_recall, zeroshot_classifier, zeroshot_logits
 from psd_clip.mini import PROMPT_TEMPLATES, fashion_classifier, fashion_test_sets
 from psd_clip.model import model_context_length
+from psd_clip.paper import project_path
 from psd_clip.world import CLASS_NAMES, CLASS_SYNONYMS, load_embedded, with_article
 
 FASHION = CLASS_NAMES[:10]
@@ -68,7 +69,7 @@ def main(jobs: int | None):
     results = run_all(runs, jobs=jobs)
     labels = [f"{arm} seed {s}" for arm, s in per_seed] + [f"rich/noisy init {i}, order {o}" for i, o in SWAPS]
     rows = [
-        dict(run=label, acc1=r["eval"]["zeroshot/fashion_mnist/acc1"], **class_accuracies(r["run_dir"]), run_dir=r["run_dir"])
+        dict(run=label, acc1=r["eval"]["zeroshot/fashion_mnist/acc1"], **class_accuracies(r["run_dir"]), run_dir=project_path(r["run_dir"]))
         for label, r in zip(labels, results)
     ]
     noisy = np.array([r["per_class"] for r in rows[: len(NOISY_SEEDS)]])
