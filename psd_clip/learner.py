@@ -60,6 +60,11 @@ class Trainer:
         self.step_kept = None  # device bool: whether this step's update is applied, when the non-finite check runs on the device
         self.total_steps = cfg.epochs * data.steps_per_epoch
         self.amp_dtype, self.last_metrics, self.stop_reason = autocast_dtype(cfg.precision, env.device), {}, None
+        self.started, self.time_before = time.time(), 0.  # time_before: the training time of the processes a resume continues
+
+    def train_time(self) -> float:
+        "Seconds this run has trained, over this process and every earlier one it resumed."
+        return self.time_before + time.time() - self.started
 
     def callback(self, event: str):
         for cb in self.callbacks:
@@ -155,7 +160,7 @@ def state_dict(self: Trainer) -> dict:
                 scheduler=self.scheduler.state_dict(), objective=self.objective.state_dict(), config=asdict(self.cfg),
                 step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, skipped_steps=self.skipped_steps,
                 nonfinite_streak=self.nonfinite_streak, rng=gather_objects(rng_states(), self.env),
-                data=gather_objects(self.data.state_dict(), self.env))
+                data=gather_objects(self.data.state_dict(), self.env), train_time_s=self.train_time())
 
 @patch
 def load_state_dict(self: Trainer, state: dict):
@@ -165,6 +170,7 @@ def load_state_dict(self: Trainer, state: dict):
     rng = state['rng']
     set_rng_states(rng[self.env.rank] if len(rng) == self.env.world_size else rng[0])
     if data := state.get('data'): self.data.load_state_dict(data[self.env.rank] if len(data) == self.env.world_size else data[0])
+    self.time_before = state.get('train_time_s', 0.)  # checkpoints older than the field: the earlier time is unknown
 
 # %% ../nbs/07_learner.ipynb #33697a39
 def make_trainer(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)

@@ -91,8 +91,8 @@ def resource_use(device: torch.device) -> dict:
 
 # %% ../nbs/07b_train.ipynb #3ba05049
 def finish(t: Trainer, start: float) -> dict:
-    "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start` is the run's start time."
-    interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), time.time() - start
+    "Save model_final.pt (rank 0), evaluate, write results.json (rank 0), and return the results; `start`: when this process began."
+    interrupted, train_time = (t.stop_reason or '').startswith('interrupted'), t.train_time()
     reached_max_steps = t.cfg.max_steps is not None and t.step >= t.cfg.max_steps  # the end the run was given, not a stop
     if t.env.rank == 0 and not interrupted:  # saved before evaluating, so a failing evaluation loses no trained model
         save_open_clip(t.model, Path(t.cfg.out_dir) / 'model_final.pt')
