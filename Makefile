@@ -32,15 +32,15 @@ lint: venv
 	$(BIN)/ruff format --check tests benchmarks tools
 
 ## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached),
-## then the noise sweep once more for each noise type alone, at every level (its committed results: the 4-epoch world,
-## PSD's first defaults). `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the committed tables recorded for
+## then the noise sweep once more for each noise type alone, at every level (CLIP and PSD's default, memorization
+## regime, 3 seeds). `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the committed tables recorded for
 ## runs missing from the cache, and trains only what no table has.
 paper: venv
 	mkdir -p runs/paper
 	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar --log-output $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
 	echo "== nbs/paper/noise_levels.ipynb, each noise type alone at each level"
 	$(BIN)/papermill --progress-bar --log-output nbs/paper/noise_levels.ipynb runs/paper/noise_types.ipynb -k psd_clip \
-	  -y '{noise_types: [$(NOISE_TYPES)], levels: [0.0, 0.2, 0.4, 0.6], budget: 0.5, methods: [clip, psd_self], out: ../../data/results/noise_types}'
+	  -y '{noise_types: [$(NOISE_TYPES)], levels: [0.0, 0.2, 0.4, 0.6], budget: 1.0, methods: [clip, psd], out: ../../data/results/noise_types}'
 
 ## README.md's method section is written from nbs/index.ipynb.
 readme: venv

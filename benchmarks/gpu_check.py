@@ -39,7 +39,7 @@ def parse_args(argv=None):
     parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
     parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data", "paper"])
-    parser.add_argument("--paper-runs", type=int, default=240, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
+    parser.add_argument("--paper-runs", type=int, default=234, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
     return parser.parse_args(argv)
 
 
