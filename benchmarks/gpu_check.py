@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_throughput
+import run_cost
 import step_vs_open_clip as svo
 from psd_clip.core import make_config
 from psd_clip.callbacks import InjectNaN, StopAtCB
@@ -39,7 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
     parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data", "paper"])
-    parser.add_argument("--paper-runs", type=int, default=234, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
+    paper_runs = len(run_cost.recorded_runs())  # every run the committed tables list
+    parser.add_argument("--paper-runs", type=int, default=paper_runs, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
     return parser.parse_args(argv)
 
 

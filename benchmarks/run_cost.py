@@ -42,12 +42,18 @@ def cached_run(run_dir: str) -> dict | None:
     return None
 
 
-def paper_reproduction(jobs: int) -> dict:
+def recorded_runs() -> dict[str, float]:
+    "Every distinct run the committed tables under data/results/ list, with the training time its table recorded."
     recorded_train_s = {}
     for table in (ROOT / "data" / "results").glob("*/*.json"):
         content = json.loads(table.read_text())
         if isinstance(content, dict) and "rows" in content:
             recorded_train_s |= {row["run_dir"]: row.get("train_time_s", 0.0) for row in content["rows"] if "run_dir" in row}
+    return recorded_train_s
+
+
+def paper_reproduction(jobs: int) -> dict:
+    recorded_train_s = recorded_runs()
     found = {d: r for d in sorted(recorded_train_s) if (r := cached_run(d)) is not None}
     cpu = [r["cpu_time_s"] for r in found.values() if "cpu_time_s" in r]
     walls = [r["wall_time_s"] for r in found.values()]
