@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=2 python benchmarks/run_cost.py            # trains the default run (a few minutes on 2 cores)
     python benchmarks/run_cost.py --skip-run                   # only the paper reproduction's figures
+    python benchmarks/run_cost.py --skip-run --floor           # and the compute floor (about a minute)
     OMP_NUM_THREADS=2 python benchmarks/run_cost.py --epochs 4 # the default run for 4 epochs (the former recipe's cost)
 
 1. The default run: `python -m psd_clip.train --scale tiny` (the run `make demo` trains: the defaults, PSD) in a
@@ -15,6 +16,11 @@
    the longest run; and the largest peak memory recorded. Runs missing from the cache (a clean clone has none) are
    counted at the training time their table recorded (`train_time_s`: without the ~25 s evaluation, and longer when
    that run shared its core), so `estimated_wall_min_all_runs` covers the whole reproduction either way.
+3. The compute floor (`--floor`): the kit's PSD training step (`Trainer.one_batch`, the tiny recipe's model, batch and
+   image size, one thread, a synthetic batch) timed alone, its FLOPs (`FlopCounterMode`, forward + backward), and
+   what that implies: the reproduction's training steps at that speed on all cores with nothing else (no data
+   loading, evaluation or start-up), the share of a run's CPU time that is those steps, and how many steps a run
+   could have if the whole reproduction had to fit in `--target-min` minutes.
 """
 
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
@@ -77,15 +83,55 @@ def paper_reproduction(jobs: int) -> dict:
     )
 
 
+def compute_floor(target_min: float, repeats: int) -> dict:
+    "The reproduction's training arithmetic alone: the kit's step on the tiny recipe, timed on one thread, times its steps."
+    import torch
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from loss_overhead import interleaved_times
+    from step_vs_open_clip import our_step, our_trainer, random_batch, step_flops
+    from psd_clip.core import get_scale
+
+    torch.set_num_threads(1)  # one run per core, as `make paper` runs them
+    tiny, cpu = get_scale("tiny"), torch.device("cpu")
+    trainer = our_trainer(tiny.arch, tiny.batch_size, cpu, "fp32", False, image_size=tiny.image_size)
+    images, tokens = random_batch(tiny.arch, tiny.batch_size, cpu, image_size=tiny.image_size)
+    step_s = statistics.median(interleaved_times({"psd": lambda: our_step(trainer)(images, tokens)}, cpu, repeats, 3)["psd"])
+    gflop = step_flops(trainer.model, images, tokens, None) / 1e9
+    runs = [r for d in recorded_runs() if (r := cached_run(d)) is not None]
+    steps, run_cpu_s = statistics.median(r["steps"] for r in runs), statistics.median(r["cpu_time_s"] for r in runs if "cpu_time_s" in r)
+    n_runs, cores = len(recorded_runs()), os.cpu_count()
+    return dict(
+        arch=tiny.arch,
+        batch=tiny.batch_size,
+        image_size=tiny.image_size,
+        step_gflop=round(gflop, 2),
+        step_s=round(step_s, 4),
+        gflops_per_core=round(gflop / step_s, 1),
+        steps_per_run=steps,
+        runs=n_runs,
+        cores=cores,
+        steps_share_of_run_cpu=round(steps * step_s / run_cpu_s, 2),
+        floor_wall_min=round(n_runs * steps * step_s / cores / 60, 1),
+        steps_per_run_for_target=int(target_min * 60 * cores / n_runs / step_s),
+        target_min=target_min,
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-run", action="store_true", help="do not train the default run")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel runs the paper's time is divided by")
     parser.add_argument("--epochs", type=int, default=None, help="train the default run for this many epochs (a candidate recipe)")
+    parser.add_argument("--floor", action="store_true", help="also time the bare training step and print the compute floor")
+    parser.add_argument("--target-min", type=float, default=60.0, help="the wall time the floor's steps-per-run figure is fitted to")
+    parser.add_argument("--repeats", type=int, default=20, help="timed steps for the floor (after 3 warm-up steps)")
     args = parser.parse_args(argv)
     print(f"threads {os.environ.get('OMP_NUM_THREADS', 'unset')}, {os.cpu_count()} CPU cores")
     out = {} if args.skip_run else {"default_run": default_run(args.epochs)}
     out["paper_reproduction"] = paper_reproduction(args.jobs)
+    if args.floor:
+        out["compute_floor"] = compute_floor(args.target_min, args.repeats)
     print(json.dumps(out, indent=1))
     return out
 

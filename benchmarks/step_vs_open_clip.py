@@ -62,9 +62,9 @@ def image_size_of(arch: str) -> int:
     return 48 if arch in TINY_PRESETS else 224
 
 
-def random_batch(arch: str, batch: int, device, seed: int = 0):
+def random_batch(arch: str, batch: int, device, seed: int = 0, image_size: int | None = None):
     "A CPU batch of random images and tokens (pinned when the step copies it to CUDA, as both data loaders would)."
-    g, size = torch.Generator().manual_seed(seed), image_size_of(arch)
+    g, size = torch.Generator().manual_seed(seed), image_size or image_size_of(arch)
     images = torch.randn(batch, 3, size, size, generator=g)
     tokens = torch.randint(1, 49407, (batch, model_context_length(arch)), generator=g)
     return tuple(x.pin_memory() for x in (images, tokens)) if device.type == "cuda" else (images, tokens)
@@ -111,11 +111,10 @@ class OpenClipStep:
             self.model.logit_scale.clamp_(0, math.log(100))
 
 
-def our_trainer(arch: str, batch: int, device, precision: str, compile: bool | None, **overrides) -> Trainer:
+def our_trainer(arch: str, batch: int, device, precision: str, compile: bool | None, image_size: int | None = None, **overrides) -> Trainer:
     "A psd_clip Trainer as `build_trainer` makes it (defaults for `device`), without data or files, at mid-run."
-    cfg = resolve(
-        make_config(arch=arch, batch_size=batch, image_size=image_size_of(arch), precision=precision, compile=compile, epochs=2, warmup_steps=10, **overrides)
-    )
+    size = image_size or image_size_of(arch)
+    cfg = resolve(make_config(arch=arch, batch_size=batch, image_size=size, precision=precision, compile=compile, epochs=2, warmup_steps=10, **overrides))
     torch.manual_seed(0)
     model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(device)
     env, data = DistEnv(device=device), SimpleNamespace(steps_per_epoch=1000)
