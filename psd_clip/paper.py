@@ -16,11 +16,11 @@ from .mini import FASHION_SHIFTS, MINI_VERSION, fashion_trends, trend_family_acc
 from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['TEACHER_KNOBS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'project_path', 'run_grid',
-           'run_comparison', 'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot',
+__all__ = ['TEACHER_KNOBS', 'LOGIT_TICKS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'project_path',
+           'run_grid', 'run_comparison', 'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot',
            'paired_table', 'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table',
            'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
-           'gains_by_type_plot', 'artifact_metrics', 'shift_views', 'robustness_plot', 'gpu_hours']
+           'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes', 'shift_views', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -259,6 +259,17 @@ def artifact_metrics(artifact: str, scale: str = 'tiny') -> dict[str, str]:
     if artifact not in tables: raise ValueError(f"Unknown table {artifact!r}: choose one of {list(tables)}")
     return tables[artifact]
 
+# %% ../nbs/14_paper.ipynb #5da6f570
+LOGIT_TICKS = (0.02, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.98)  # at least 0.74 apart in logit units, so labels never touch
+
+def plain_logit_axes(ax):
+    "Logit scales on both axes, labelled with plain accuracies (matplotlib's own labels crowd in '½' and '1−10⁻¹')."
+    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
+    ax.set_xscale('logit'); ax.set_yscale('logit')
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(FixedLocator(LOGIT_TICKS)); axis.set_major_formatter(StrMethodFormatter('{x:g}'))
+        axis.set_minor_formatter(NullFormatter())
+
 # %% ../nbs/14_paper.ipynb #9f418dfa
 def shift_views(scale: str = 'tiny') -> list[tuple[str, str, str, object]]:
     "Each shift of the robustness figure: its name, the clean and shifted accuracy keys, and the reference trend."
@@ -279,7 +290,7 @@ def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None 
         if family: ax.scatter([m['clean'] for m in family], [m[shift] for m in family], c='grey', s=12, label='supervised models')
         for (method, regime), g in frame.groupby(['method', 'regime']):
             ax.scatter(g[clean], g[shifted], color=colours[method], marker='o' if regime == 'rich' else '^', s=22, label=f'{method} ({regime})')
-        ax.set_xscale('logit'); ax.set_yscale('logit'); ax.set_title(shift); ax.set_xlabel('clean top-1')
+        plain_logit_axes(ax); ax.set_title(shift); ax.set_xlabel('clean top-1')
     axes[0, 0].set_ylabel('shifted top-1'); axes[0, -1].legend(fontsize=7, loc='lower right'); fig.tight_layout()
     save_figure(fig, path)
     return fig
