@@ -115,3 +115,29 @@ def test_psd_defaults_are_the_ablations_choice():
     defaults = dataclasses.asdict(RunConfig())
     assert set(KEY_BASELINE) <= set(chosen), "chosen.json must name every PSD setting, or a default could drift unseen"
     assert {k: defaults[k] for k in chosen} == chosen
+
+
+def make_paper_calls() -> list[tuple[str, dict]]:
+    "Each papermill call `make paper` would make (`make -n`, loops unrolled): the notebook and the parameters it sets with -y."
+    import re, subprocess, yaml
+
+    script = subprocess.run(["make", "-n", "paper"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True).stdout
+    calls = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if "papermill" not in line:
+            continue
+        loop = re.search(r"for (\w+) in ([^;]+);", line)
+        notebooks = [f"nbs/paper/{nb}.ipynb" for nb in loop.group(2).split()] if loop and "nbs/paper/*" not in line else []
+        notebooks = notebooks or re.findall(r"(nbs/paper/\w+\.ipynb)", line)
+        given = re.search(r"-y '([^']*)'", line)
+        calls += [(nb, yaml.safe_load(given.group(1)) if given else {}) for nb in notebooks]
+    return calls
+
+
+def test_make_paper_sets_only_parameters_the_notebooks_have():
+    "A misspelt -y parameter would be injected as a new variable and silently ignored: every one must be a notebook parameter."
+    calls = make_paper_calls()
+    assert {nb for nb, given in calls if given} == {f"nbs/paper/{nb}.ipynb" for nb in ("noise_levels", *TABLES)}
+    for notebook, given in calls:
+        known = papermill.inspect_notebook(PROJECT_ROOT / notebook)
+        assert set(given) <= set(known), f"{notebook}: make paper sets {sorted(set(given) - set(known))}, not parameters of it"
