@@ -98,13 +98,15 @@ def compute_floor(target_min: float, repeats: int) -> dict:
     tiny, cpu = get_scale("tiny"), torch.device("cpu")
     trainer = our_trainer(tiny.arch, tiny.batch_size, cpu, "fp32", False, image_size=tiny.image_size)
     images, tokens = random_batch(tiny.arch, tiny.batch_size, cpu, image_size=tiny.image_size)
-    times = interleaved_times({"psd": lambda: our_step(trainer)(images, tokens)}, cpu, repeats, 3)["psd"]
+    step = our_step(trainer)
+    times = interleaved_times({"psd": lambda: step(images, tokens)}, cpu, repeats, 3)["psd"]
     gflop = step_flops(trainer.model, images, tokens, None) / 1e9
     # Runs resumed in another process lack part of their training time; each run's own record was made in its conditions.
-    runs = [r for d in recorded_runs() if (r := cached_run(d)) is not None and "cpu_time_s" in r and not r.get("resumed_from")]
+    recorded = recorded_runs()
+    runs = [r for d in recorded if (r := cached_run(d)) is not None and "cpu_time_s" in r and not r.get("resumed_from")]
     steps = statistics.median(r["steps"] for r in runs)
     fastest_step_s = min(r["train_time_s"] / r["steps"] for r in runs)  # a floor: a busier moment of a shared machine only adds time
-    n_runs, cores = len(recorded_runs()), os.cpu_count()
+    n_runs, cores = len(recorded), os.cpu_count()
     return dict(
         arch=tiny.arch,
         batch=tiny.batch_size,

@@ -126,9 +126,8 @@ def make_paper_calls() -> list[tuple[str, dict]]:
     for line in script.replace("\\\n", " ").splitlines():
         if "papermill" not in line:
             continue
-        loop = re.search(r"for (\w+) in ([^;]+);", line)
-        notebooks = [f"nbs/paper/{nb}.ipynb" for nb in loop.group(2).split()] if loop and "nbs/paper/*" not in line else []
-        notebooks = notebooks or re.findall(r"(nbs/paper/\w+\.ipynb)", line)
+        loop = re.search(r"for \w+ in ([\w ]+);", line)  # a loop over notebook names; the one over nbs/paper/*.ipynb sets nothing
+        notebooks = [f"nbs/paper/{nb}.ipynb" for nb in loop.group(1).split()] if loop else re.findall(r"(nbs/paper/\w+\.ipynb)", line)
         given = re.search(r"-y '([^']*)'", line)
         calls += [(nb, yaml.safe_load(given.group(1)) if given else {}) for nb in notebooks]
     return calls
