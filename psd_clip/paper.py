@@ -16,11 +16,12 @@ from .mini import FASHION_SHIFTS, MINI_VERSION, fashion_trends, trend_family_acc
 from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['TEACHER_KNOBS', 'LOGIT_TICKS', 'A100_SAMPLES_PER_HOUR', 'method_settings', 'comparison_arms', 'project_path',
-           'run_grid', 'run_comparison', 'read_comparison', 'against_baseline', 'comparison_table', 'comparison_plot',
-           'paired_table', 'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table',
-           'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
-           'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes', 'shift_views', 'robustness_plot', 'gpu_hours']
+__all__ = ['TEACHER_KNOBS', 'FACTOR_TITLES', 'LOGIT_TICKS', 'REGIME_MARKERS', 'A100_SAMPLES_PER_HOUR', 'method_settings',
+           'comparison_arms', 'project_path', 'run_grid', 'run_comparison', 'read_comparison', 'against_baseline',
+           'comparison_table', 'comparison_plot', 'paired_table', 'teacher_options', 'factor_arms', 'value_summaries',
+           'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains',
+           'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes', 'shift_views',
+           'robustness_legend', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -156,17 +157,21 @@ def ablation_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key ->
     return pd.DataFrame(table)
 
 # %% ../nbs/14_paper.ipynb #7605065a
+FACTOR_TITLES = dict(alpha_max='α_max', alpha_schedule='α schedule', subset_fraction='subset fraction', soft_block='soft-target block')
+
 def ablation_plot(frame: pd.DataFrame, metric: str, ylabel: str, reference: str = 'CLIP', path: Path | None = None):
     "Mean ± sd over seeds of `metric` per value, a panel per factor, with the reference's mean ± sd as a band."
-    import seaborn as sns
+    import matplotlib.pyplot as plt, seaborn as sns
     ref = seed_summary(frame[(frame.factor == 'reference') & (frame.value == reference)][metric])
     grid = sns.catplot(data=frame[frame.factor != 'reference'], x='value', y=metric, col='factor', kind='point', errorbar='sd',
                        linestyles='none', sharex=False, col_wrap=3, height=2.6, aspect=1.2, color='C0')
     for ax in grid.axes.flat:
         ax.axhspan(ref['mean'] - ref['std'], ref['mean'] + ref['std'], color='grey', alpha=0.2, label=f'{reference} ± sd')
         ax.axhline(ref['mean'], color='grey', ls='--')
-    grid.set_titles('{col_name}'); grid.set_axis_labels('', ylabel); grid.axes.flat[0].legend(loc='lower left', fontsize=8)
-    grid.tick_params(axis='x', rotation=30)
+    for ax, factor in zip(grid.axes.flat, grid.col_names): ax.set_title(FACTOR_TITLES.get(factor, factor))
+    grid.set_axis_labels('', ylabel); grid.axes.flat[0].legend(loc='lower left', fontsize=8)
+    for ax in grid.axes.flat: plt.setp(ax.get_xticklabels(), rotation=35, ha='right', rotation_mode='anchor')
+    grid.tight_layout()  # long value names ('ema m=0.99') would otherwise run into the titles of the row below
     save_figure(grid, path)
     return grid
 
@@ -278,20 +283,32 @@ def shift_views(scale: str = 'tiny') -> list[tuple[str, str, str, object]]:
         return [(s, 'zeroshot/fashion_mnist/acc1', f'robustness/fashion_mnist_{s}/acc1', trends[s]) for s in FASHION_SHIFTS]
     return [(s, 'zeroshot/imagenet/acc1', f'zeroshot/{s}/acc1', IMAGENET_TRENDS[s]) for s in IMAGENET_TRENDS]
 
+REGIME_MARKERS = dict(rich='o', memorize='^')
+
+def robustness_legend(ax, colours: dict, regimes: list[str]) -> list:
+    "Legend handles: the reference's line and points (taken from `ax`), then a colour per method and a marker per regime."
+    from matplotlib.lines import Line2D
+    point = lambda label, **kw: Line2D([], [], ls='none', label=label, **{'marker': 'o', 'color': 'grey', **kw})
+    return [*ax.get_legend_handles_labels()[0], *[point(m, color=c, marker='s') for m, c in colours.items()],
+            *[point(r, marker=REGIME_MARKERS.get(r, 's'), mfc='none') for r in regimes]]
+
 def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None = None):
     "Shifted vs clean top-1 on logit axes, a panel per shift: every run (colour: method, marker: regime) and the reference trend."
     import matplotlib.pyplot as plt, seaborn as sns
     views, family = shift_views(scale), trend_family_accuracies() if get_scale(scale).source == 'embedded' else []
-    fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views) / 0.86, 3.4), squeeze=False)
     colours = dict(zip(sorted(frame.method.unique()), sns.color_palette(n_colors=frame.method.nunique())))
     for ax, (shift, clean, shifted, trend) in zip(axes[0], views):
         xs = np.linspace(0.05, 0.95, 50)
         ax.plot(xs, [trend_segment(trend, x).predict(x) for x in xs], c='grey', lw=1, label='trend of supervised models')
         if family: ax.scatter([m['clean'] for m in family], [m[shift] for m in family], c='grey', s=12, label='supervised models')
         for (method, regime), g in frame.groupby(['method', 'regime']):
-            ax.scatter(g[clean], g[shifted], color=colours[method], marker='o' if regime == 'rich' else '^', s=22, label=f'{method} ({regime})')
+            ax.scatter(g[clean], g[shifted], color=colours[method], marker=REGIME_MARKERS.get(regime, 's'), s=22)
         plain_logit_axes(ax); ax.set_title(shift); ax.set_xlabel('clean top-1')
-    axes[0, 0].set_ylabel('shifted top-1'); axes[0, -1].legend(fontsize=7, loc='lower right'); fig.tight_layout()
+    axes[0, 0].set_ylabel('shifted top-1')
+    handles = robustness_legend(axes[0, 0], colours, sorted(frame.regime.unique()))
+    fig.legend(handles=handles, loc='center left', bbox_to_anchor=(0.86, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))  # the legend sits to the right, off the data
     save_figure(fig, path)
     return fig
 

@@ -12,7 +12,7 @@ from .data import embedded_pairs, embedded_world, get_tokenizer, shifted_batch
 from .model import model_context_length
 
 # %% auto #0
-__all__ = ['probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',
+__all__ = ['WEIGHT_ON', 'probe_batches', 'teacher_probabilities', 'target_shares', 'checkpoint_teacher', 'soft_target_history',
            'probe_settings', 'soft_target_plot']
 
 # %% ../nbs/15_soft_targets.ipynb #13346e33
@@ -36,11 +36,12 @@ def teacher_probabilities(teacher, images, tokens, temperature: float) -> torch.
     return (out['image_features'] @ out['text_features'].T / temperature).softmax(-1)
 
 def target_shares(probs: torch.Tensor, noise: list[str], labels) -> pd.DataFrame:
-    "Per row: the noise flag and the weight on the own caption, on clean same-class captions of other pairs, and on the rest."
+    "Per row: the noise flag and the weight on the own caption, on clean same-class captions of other pairs (NaN for a row without a class), and on the rest."
     labels, clean = torch.as_tensor(labels), torch.tensor([f == 'clean' for f in noise])
-    same = (labels[:, None] == labels[None, :]) & (labels[:, None] >= 0) & clean[None, :] & ~torch.eye(len(noise), dtype=torch.bool)
+    same = (labels[:, None] == labels[None, :]) & clean[None, :] & ~torch.eye(len(noise), dtype=torch.bool)
     own, same_class = probs.diagonal(), (probs * same).sum(1)
-    return pd.DataFrame(dict(noise=noise, own=own.numpy(), same_class=same_class.numpy(), rest=(1 - own - same_class).numpy()))
+    rest = 1 - own - torch.where(labels >= 0, same_class, 0)
+    return pd.DataFrame(dict(noise=noise, own=own.numpy(), same_class=torch.where(labels >= 0, same_class, torch.nan).numpy(), rest=rest.numpy()))
 
 # %% ../nbs/15_soft_targets.ipynb #11e9e0c1
 def checkpoint_teacher(path: Path) -> tuple[torch.nn.Module, float, RunConfig, int]:
@@ -73,14 +74,20 @@ def probe_settings(cfg_overrides: dict, n_checkpoints: int = 8) -> dict:
     return dict(cfg_overrides, ckpt_every=max(1, steps // n_checkpoints), keep_ckpts=n_checkpoints + 2)
 
 # %% ../nbs/15_soft_targets.ipynb #01c4e79e
+WEIGHT_ON = dict(own='own caption (true or noisy partner)', same_class='clean same-class captions', rest='every other caption (negatives)')
+
 def soft_target_plot(history: pd.DataFrame, path: Path | None = None):
-    "Mean ± sd over seeds of the weight on the own caption (top) and on clean same-class captions (bottom), by noise flag."
+    "Mean ± sd over seeds of the weight on the own caption, on clean same-class captions and on the rest, by noise flag: a row per method."
     import seaborn as sns
-    long = history.melt(id_vars=['method', 'seed', 'step', 'noise'], value_vars=['own', 'same_class'], var_name='weight on')
-    long['weight on'] = long['weight on'].map({'own': 'own caption', 'same_class': 'clean same-class captions'})
+    from matplotlib.ticker import StrMethodFormatter
+    long = history.melt(id_vars=['method', 'seed', 'step', 'noise'], value_vars=list(WEIGHT_ON), var_name='weight on')
+    long = long.dropna(subset=['value'])  # no same-class weight for emoji pairs, which have no class
+    long['weight on'] = long['weight on'].map(WEIGHT_ON)
     order = ['clean', *sorted(set(long.noise) - {'clean', 'emoji'}), *(['emoji'] if 'emoji' in set(long.noise) else [])]
-    grid = sns.relplot(data=long, x='step', y='value', hue='noise', hue_order=order, row='weight on', col='method', kind='line',
-                       errorbar='sd', height=2.6, aspect=1.4, facet_kws=dict(sharey='row'))
-    grid.set_titles('{col_name}: {row_name}'); grid.set_axis_labels('training step', "teacher's weight")
+    grid = sns.relplot(data=long, x='step', y='value', hue='noise', hue_order=order, col='weight on', col_order=list(WEIGHT_ON.values()),
+                       row='method', kind='line', errorbar='sd', height=2.8, aspect=1.15, facet_kws=dict(sharey=False))
+    grid.set_titles('{row_name}: {col_name}', size=9); grid.set_axis_labels('training step', "teacher's weight")
+    for ax in grid.axes[:, 0]:  # log: clean (~0.07) and noisy (~0.02) own captions sit far below emoji's (~0.3)
+        ax.set_yscale('log'); ax.yaxis.set_major_formatter(StrMethodFormatter('{x:g}'))
     save_figure(grid, path)
     return grid
