@@ -11,8 +11,9 @@ from .experiments import METHOD_SETTINGS, machine, run_all, seed_summary
 from .mini import mini_set_sizes
 
 # %% auto #0
-__all__ = ['METRIC', 'CHANCE', 'REGIMES', 'NOISE', 'FIRST_LOOK', 'world_check_runs', 'summarize_arm', 'standard_errors',
-           'world_check', 'world_check_table', 'standard_error_table', 'main', 'plot_world_check']
+__all__ = ['METRIC', 'CHANCE', 'REGIMES', 'NOISE', 'FIRST_LOOK', 'REGIME_NAMES', 'METRIC_NAMES', 'world_check_runs',
+           'summarize_arm', 'standard_errors', 'world_check', 'world_check_table', 'standard_error_table', 'main',
+           'plot_world_check']
 
 # %% ../nbs/13_world_check.ipynb #cecc5586
 METRIC, CHANCE = 'zeroshot/fashion_mnist/acc1', 0.1  # the headline: 10-way zero-shot Fashion-MNIST
@@ -91,14 +92,21 @@ def main(argv=None):
 if __name__ == '__main__' and '__file__' in globals(): main()
 
 # %% ../nbs/13_world_check.ipynb #892431be
+REGIME_NAMES = dict(rich='data-rich', memorize='memorization')
+METRIC_NAMES = {METRIC: 'zero-shot Fashion-MNIST top-1'}
+
 def plot_world_check(summary: dict, path: Path | None = None):
     "Every seed of every arm, by regime: clean vs noisy CLIP, and the first look at the other methods."
-    import pandas as pd, seaborn as sns
+    import matplotlib.pyplot as plt, pandas as pd, seaborn as sns
     rows = [dict(regime=name.split('/')[0], arm='/'.join(name.split('/')[1:]), acc1=v)
             for name, arm in summary['arms'].items() for v in arm['seeds']]
     # a swarm, not a strip: no random jitter, so the file is the same every run
-    grid = sns.catplot(data=pd.DataFrame(rows), x='arm', y='acc1', col='regime', kind='swarm', height=3.2, aspect=1.4, size=6)
-    grid.set_axis_labels('', f"{summary['metric']} (each seed)"); grid.tick_params(axis='x', rotation=30)
-    for ax in grid.axes.flat: ax.axhline(summary['chance'], ls=':', c='grey')
+    grid = sns.catplot(data=pd.DataFrame(rows).replace({'regime': REGIME_NAMES}), x='arm', y='acc1', col='regime', kind='swarm',
+                       height=3.6, aspect=1.3, size=6)
+    grid.set_titles('{col_name} regime, a point per seed'); grid.set_axis_labels('', METRIC_NAMES.get(summary['metric'], summary['metric']))
+    for ax in grid.axes.flat:
+        ax.axhline(summary['chance'], ls=':', c='grey', label='chance')
+        plt.setp(ax.get_xticklabels(), rotation=30, ha='right', rotation_mode='anchor')
+    grid.axes.flat[0].legend(loc='lower left', fontsize=8); grid.tight_layout()
     save_figure(grid, path)
     return grid
