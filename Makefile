@@ -9,7 +9,7 @@ SNAPSHOT := find nbs psd_clip -type f -not -path "*/__pycache__/*" -not -path "*
 
 NOISE_TYPES := random_mismatch, hard_mismatch, partial, boilerplate, wrong_attribute, generic
 MAIN_COMPARISON := zero_shot linear_probe retrieval robustness
-TEN_SEEDS := {seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], regimes: [memorize], methods: [clip, psd, psd_ema, label_smoothing], \
+TEN_SEEDS := {seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], regimes: [memorize], methods: [clip, psd, psd_ema, label_smoothing, psd_whole_batch], \
   out: ../../data/results/ten_seeds, figures: ../../figures/ten_seeds}
 
 .PHONY: venv demo test lint lab world-check readme paper
@@ -36,8 +36,8 @@ lint: venv
 
 ## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached),
 ## then the noise sweep once more for each noise type alone, at every level (CLIP and PSD's default, memorization
-## regime, 3 seeds), and the main comparison's notebooks for CLIP, PSD (default and EMA teacher) and label smoothing in
-## the memorization regime at ten seeds. `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the committed tables recorded for
+## regime, 3 seeds), and the main comparison's notebooks for CLIP, PSD (default, EMA teacher, whole batch) and label
+## smoothing in the memorization regime at ten seeds. `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the committed tables recorded for
 ## runs missing from the cache, and trains only what no table has.
 paper: venv
 	mkdir -p runs/paper

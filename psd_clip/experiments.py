@@ -161,4 +161,5 @@ METHOD_SETTINGS = {  # the methods every comparison names, as RunConfig override
     # PSD's first defaults (the same-pass teacher at the student's temperature), with each kind of teacher
     'psd_self': dict(KEY_BASELINE, method='psd'), 'psd_ema': dict(KEY_BASELINE, method='psd', teacher='ema'),
     'psd_snapshot': dict(KEY_BASELINE, method='psd', teacher='snapshot'), 'label_smoothing': dict(method='label_smoothing'),
-    'albef': dict(method='albef')}
+    'albef': dict(method='albef'),
+    'psd_whole_batch': dict(method='psd', subset_fraction=1.0)}  # the default with soft targets on every row (the ablation's best mean)

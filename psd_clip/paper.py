@@ -18,10 +18,10 @@ from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'FACTOR_TITLES', 'LOGIT_TICKS', 'REGIME_MARKERS', 'A100_SAMPLES_PER_HOUR', 'method_settings',
            'comparison_arms', 'project_path', 'run_grid', 'run_comparison', 'read_comparison', 'against_baseline',
-           'comparison_table', 'comparison_plot', 'paired_table', 'teacher_options', 'factor_arms', 'value_summaries',
-           'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains',
-           'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes', 'shift_views',
-           'robustness_legend', 'robustness_plot', 'gpu_hours']
+           'comparison_table', 'comparison_plot', 'paired_table', 'paired_gains_table', 'teacher_options',
+           'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
+           'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes',
+           'shift_views', 'robustness_legend', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -106,6 +106,17 @@ def paired_table(frame: pd.DataFrame, metric: str, name: str, # metric key and i
         rows.append({by: at, 'method': method, f'{name} − {baseline}, per seed': ' / '.join(f'{d:+.3f}' for d in p['seeds']),
                      'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", f'seeds above {baseline}': f"{p['higher']}/{p['n']}"})
     return pd.DataFrame(rows)
+
+# %% ../nbs/14_paper.ipynb #9b17e774
+def paired_gains_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name
+                       baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
+    "Per `by` value and method, its seed-by-seed gain over `baseline` in each metric: mean ± sd (seeds above / seeds)."
+    rows = {}
+    for key, name in metrics.items():
+        for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
+            p = paired_summary(dict(zip(group.seed, group[key])), dict(zip(base.seed, base[key])))
+            rows.setdefault((at, method), {by: at, 'method': method})[name] = f"{p['mean']:+.3f} ± {p['std']:.3f} ({p['higher']}/{p['n']})"
+    return pd.DataFrame(list(rows.values()))
 
 # %% ../nbs/14_paper.ipynb #629ea96f
 TEACHER_KNOBS = {'τ': 'teacher_temperature', 'm': 'teacher_momentum'}  # short names in a teacher's label

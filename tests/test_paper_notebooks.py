@@ -51,6 +51,9 @@ def test_paper_notebook(name, tmp_path):
     if name == "zero_shot":  # and each method seed by seed against CLIP
         paired = (out / "zero_shot_paired.md").read_text()
         assert "psd_ema" in paired and "Fashion-MNIST − clip, per seed" in paired and "/2 " in paired
+    if name == "retrieval":  # and each method's paired recall@1 gains over CLIP
+        paired = (out / "retrieval_paired.md").read_text()
+        assert "psd_ema" in paired and "items image→text R@1" in paired and "/2)" in paired
 
 
 def test_ablations_notebook(tmp_path):
