@@ -39,9 +39,9 @@ def target_shares(probs: torch.Tensor, noise: list[str], labels) -> pd.DataFrame
     "Per row: the noise flag and the weight on the own caption, on clean same-class captions of other pairs (NaN for a row without a class), and on the rest."
     labels, clean = torch.as_tensor(labels), torch.tensor([f == 'clean' for f in noise])
     same = (labels[:, None] == labels[None, :]) & clean[None, :] & ~torch.eye(len(noise), dtype=torch.bool)
-    own, same_class = probs.diagonal(), (probs * same).sum(1)
-    rest = 1 - own - torch.where(labels >= 0, same_class, 0)
-    return pd.DataFrame(dict(noise=noise, own=own.numpy(), same_class=torch.where(labels >= 0, same_class, torch.nan).numpy(), rest=rest.numpy()))
+    own, same_class, has_class = probs.diagonal(), (probs * same).sum(1), labels >= 0
+    rest = 1 - own - torch.where(has_class, same_class, 0)
+    return pd.DataFrame(dict(noise=noise, own=own.numpy(), same_class=torch.where(has_class, same_class, torch.nan).numpy(), rest=rest.numpy()))
 
 # %% ../nbs/15_soft_targets.ipynb #11e9e0c1
 def checkpoint_teacher(path: Path) -> tuple[torch.nn.Module, float, RunConfig, int]:
