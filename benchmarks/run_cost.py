@@ -105,7 +105,8 @@ def compute_floor(target_min: float, repeats: int) -> dict:
     recorded = recorded_runs()
     runs = [r for d in recorded if (r := cached_run(d)) is not None and "cpu_time_s" in r and not r.get("resumed_from")]
     steps = statistics.median(r["steps"] for r in runs)
-    fastest_step_s = min(r["train_time_s"] / r["steps"] for r in runs)  # a floor: a busier moment of a shared machine only adds time
+    step_s = [r["train_time_s"] / r["steps"] for r in runs]
+    fastest_step_s = min(step_s)  # a floor: a busier moment of a shared machine only adds time
     n_runs, cores = len(recorded), os.cpu_count()
     return dict(
         arch=tiny.arch,
@@ -115,7 +116,7 @@ def compute_floor(target_min: float, repeats: int) -> dict:
         bare_step_s_now=dict(fastest=round(min(times), 4), median=round(statistics.median(times), 4)),
         gflops_per_core_now=round(gflop / min(times), 1),
         runs_read=len(runs),
-        recorded_step_s=dict(fastest=round(fastest_step_s, 4), median=round(statistics.median(r["train_time_s"] / r["steps"] for r in runs), 4)),
+        recorded_step_s=dict(fastest=round(fastest_step_s, 4), median=round(statistics.median(step_s), 4)),
         recorded_train_share_of_run_cpu=round(statistics.median(r["train_time_s"] / r["cpu_time_s"] for r in runs), 2),
         recorded_cpu_outside_training_s=round(statistics.median(r["cpu_time_s"] - r["train_time_s"] for r in runs), 1),
         steps_per_run=steps,

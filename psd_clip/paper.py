@@ -18,10 +18,10 @@ from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed
 # %% auto #0
 __all__ = ['TEACHER_KNOBS', 'FACTOR_TITLES', 'LOGIT_TICKS', 'REGIME_MARKERS', 'A100_SAMPLES_PER_HOUR', 'method_settings',
            'comparison_arms', 'project_path', 'run_grid', 'run_comparison', 'read_comparison', 'against_baseline',
-           'comparison_table', 'comparison_plot', 'paired_table', 'paired_gains_table', 'teacher_options',
-           'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot', 'dial_arms', 'noise_settings',
-           'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes',
-           'shift_views', 'robustness_legend', 'robustness_plot', 'gpu_hours']
+           'comparison_table', 'comparison_plot', 'paired_differences', 'paired_table', 'paired_gains_table',
+           'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot',
+           'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot',
+           'artifact_metrics', 'plain_logit_axes', 'shift_views', 'robustness_legend', 'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -97,12 +97,16 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
     return grid
 
 # %% ../nbs/14_paper.ipynb #705716a9
+def paired_differences(frame: pd.DataFrame, metric: str, by: str, baseline: str):
+    "Each (`by` value, method) group other than `baseline`'s, its baseline rows, and `paired_summary` of their `metric` seed by seed."
+    for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
+        yield at, method, group, base, paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+
 def paired_table(frame: pd.DataFrame, metric: str, name: str, # metric key and its column name
                  baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
     "Each method's seed-by-seed difference from `baseline` in `metric` at every `by` value, their mean ± sd, and the seeds above."
     rows = []
-    for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
-        p = paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+    for at, method, _, _, p in paired_differences(frame, metric, by, baseline):
         rows.append({by: at, 'method': method, f'{name} − {baseline}, per seed': ' / '.join(f'{d:+.3f}' for d in p['seeds']),
                      'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", f'seeds above {baseline}': f"{p['higher']}/{p['n']}"})
     return pd.DataFrame(rows)
@@ -113,8 +117,7 @@ def paired_gains_table(frame: pd.DataFrame, metrics: dict[str, str], # metric ke
     "Per `by` value and method, its seed-by-seed gain over `baseline` in each metric: mean ± sd (seeds above / seeds)."
     rows = {}
     for key, name in metrics.items():
-        for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
-            p = paired_summary(dict(zip(group.seed, group[key])), dict(zip(base.seed, base[key])))
+        for at, method, _, _, p in paired_differences(frame, key, by, baseline):
             rows.setdefault((at, method), {by: at, 'method': method})[name] = f"{p['mean']:+.3f} ± {p['std']:.3f} ({p['higher']}/{p['n']})"
     return pd.DataFrame(list(rows.values()))
 
@@ -215,8 +218,7 @@ def pairs_settings(pairs, scale: str = 'tiny',
 def gains(frame: pd.DataFrame, metric: str, dial: str, baseline: str = 'clip') -> pd.DataFrame:
     "Each method's gain in `metric` over `baseline` at every dial value: mean and sd of the seed-by-seed differences, and the verdict."
     rows = []
-    for at, method, group, base in against_baseline(frame, dial, baseline, others_only=True):
-        p = paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+    for at, method, group, base, p in paired_differences(frame, metric, dial, baseline):
         rows.append({dial: at, 'method': method, 'gain': p['mean'], 'sd': p['std'], 'seeds above': f"{p['higher']}/{p['n']}",
                      'verdict': verdict(seed_summary(group[metric]), seed_summary(base[metric]))})
     return pd.DataFrame(rows)
@@ -299,7 +301,7 @@ REGIME_MARKERS = dict(rich='o', memorize='^')
 def robustness_legend(ax, colours: dict, regimes: list[str]) -> list:
     "Legend handles: the reference's line and points (taken from `ax`), then a colour per method and a marker per regime."
     from matplotlib.lines import Line2D
-    point = lambda label, **kw: Line2D([], [], ls='none', label=label, **{'marker': 'o', 'color': 'grey', **kw})
+    point = lambda label, **kw: Line2D([], [], ls='none', label=label, **{'color': 'grey', **kw})
     return [*ax.get_legend_handles_labels()[0], *[point(m, color=c, marker='s') for m, c in colours.items()],
             *[point(r, marker=REGIME_MARKERS.get(r, 's'), mfc='none') for r in regimes]]
 
@@ -307,7 +309,8 @@ def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None 
     "Shifted vs clean top-1 on logit axes, a panel per shift: every run (colour: method, marker: regime) and the reference trend."
     import matplotlib.pyplot as plt, seaborn as sns
     views, family = shift_views(scale), trend_family_accuracies() if get_scale(scale).source == 'embedded' else []
-    fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views) / 0.86, 3.4), squeeze=False)
+    plot_share = 0.86  # of the figure's width; the legend takes the rest, off the data
+    fig, axes = plt.subplots(1, len(views), figsize=(3.4 * len(views) / plot_share, 3.4), squeeze=False)
     colours = dict(zip(sorted(frame.method.unique()), sns.color_palette(n_colors=frame.method.nunique())))
     for ax, (shift, clean, shifted, trend) in zip(axes[0], views):
         xs = np.linspace(0.05, 0.95, 50)
@@ -318,8 +321,8 @@ def robustness_plot(frame: pd.DataFrame, scale: str = 'tiny', path: Path | None 
         plain_logit_axes(ax); ax.set_title(shift); ax.set_xlabel('clean top-1')
     axes[0, 0].set_ylabel('shifted top-1')
     handles = robustness_legend(axes[0, 0], colours, sorted(frame.regime.unique()))
-    fig.legend(handles=handles, loc='center left', bbox_to_anchor=(0.86, 0.5), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 0.86, 1))  # the legend sits to the right, off the data
+    fig.legend(handles=handles, loc='center left', bbox_to_anchor=(plot_share, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, plot_share, 1))
     save_figure(fig, path)
     return fig
 
