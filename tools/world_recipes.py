@@ -32,7 +32,7 @@ CANDIDATES = {  # name -> RunConfig overrides of the data-rich regime (the forme
     "80,000 pairs x 2 epochs (same steps)": dict(n_train=80_000, epochs=2),
     "learning rate 2e-3 (not 5e-3)": dict(lr=2e-3, budget=0.5),
     "8 epochs (twice the steps)": {},  # the tiny scale's recipe since it passed
-    # the same steps as the recipe on fewer samples: does agreement come from steps or from samples? Each halves a run's compute.
+    # the same steps as the recipe on half and a quarter of its samples: does agreement come from steps or from samples?
     "batch 128 x 4 epochs (half the samples)": dict(batch_size=128, epochs=4),
     "batch 64 x 2 epochs (a quarter of the samples)": dict(batch_size=64, epochs=2),
 }
