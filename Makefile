@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # 2 shared cores: unbounded BLAS/OpenMP threads oversubscribe them (measured 3-5x slower tests).
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHONUNBUFFERED := 1
+# what git sees of the working tree (its status and every change's content): make test must leave it as it found it
+TREE := { git status --porcelain --untracked-files=all; git diff HEAD --binary | md5sum; } 2>/dev/null
 SNAPSHOT := find nbs psd_clip -type f -not -path "*/__pycache__/*" -not -path "*/.ipynb_checkpoints/*" | sort | xargs md5sum
 
 NOISE_TYPES := random_mismatch, hard_mismatch, partial, boilerplate, wrong_attribute, generic
@@ -12,14 +14,14 @@ MAIN_COMPARISON := zero_shot linear_probe retrieval robustness
 TEN_SEEDS := {seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], regimes: [memorize], methods: [clip, psd, psd_ema, label_smoothing, psd_whole_batch], \
   out: ../../data/results/ten_seeds, figures: ../../figures/ten_seeds}
 
-.PHONY: venv demo test lint lab world-check readme paper
+.PHONY: venv demo test lint lab world-check readme paper reproduce trend-family
 
 $(VENV)/.stamp: requirements.txt settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name psd_clip --display-name "psd_clip (.venv)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name psd_clip --display-name psd_clip >/dev/null  # nbdev_clean writes this display name
 	touch $@
 
 venv: $(VENV)/.stamp
@@ -48,6 +50,15 @@ paper: venv
 	for nb in $(MAIN_COMPARISON); do echo "== nbs/paper/$$nb.ipynb, the memorization regime at ten seeds"; \
 	  $(BIN)/papermill --progress-bar --log-output nbs/paper/$$nb.ipynb runs/paper/ten_seeds_$$nb.ipynb -k psd_clip -y '$(TEN_SEEDS)' || exit 1; done
 
+## The headline from scratch: CLIP, PSD and label smoothing, 3 seeds, both regimes (18 runs) trained with no cached run into
+## runs/reproduce/<time>/, their zero-shot and retrieval tables and figure, and a table beside the committed results.
+reproduce: venv
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tools/reproduce.py
+
+## Rebuild the robustness trend family the kit ships (data/eval_trend_fashion_mnist_32.json): only when the suite changes.
+trend-family: venv
+	$(BIN)/python -c "from psd_clip.mini import *; trend_family_accuracies(32, trend_cache_files(32)[0], rebuild=True)"
+
 ## README.md's method section is written from nbs/index.ipynb.
 readme: venv
 	$(BIN)/python tools/readme.py
@@ -58,6 +69,7 @@ world-check: venv
 
 ## All tests: lint, notebooks in sync and clean, notebook tests (nbdev_test), then pytest.
 test: venv lint
+	$(TREE) > $(VENV)/tree.before
 	$(SNAPSHOT) > $(VENV)/before.md5
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
@@ -65,6 +77,8 @@ test: venv lint
 	$(BIN)/python tools/readme.py --check
 	$(THREADS) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 	$(THREADS) $(BIN)/python -m pytest -q tests
+	$(TREE) | diff $(VENV)/tree.before - >/dev/null || (git status --porcelain; echo "make test changed the files above: a test or a run wrote into the repository"; exit 1)
 
+## JupyterLab on nbs/: saving cleans a notebook as nbdev_clean does; runs as root too (tools/jupyter_server_config.py).
 lab: venv
-	$(BIN)/jupyter lab --notebook-dir=nbs
+	$(BIN)/jupyter lab --notebook-dir=nbs --config=tools/jupyter_server_config.py

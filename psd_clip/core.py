@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'PROJECT_ROOT', 'DATA_DIR',
-           'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config', 'same_steps_epochs',
-           'resolve', 'config_parser', 'config_argv', 'seed_everything', 'save_figure', 'pick_device', 'autocast_dtype']
+__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'IN_CHECKOUT', 'PROJECT_ROOT',
+           'DATA_DIR', 'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config',
+           'same_steps_epochs', 'resolve', 'config_parser', 'config_argv', 'seed_everything', 'save_figure',
+           'pick_device', 'autocast_dtype', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -246,5 +247,15 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
 
 # %% ../nbs/00_core.ipynb #edcb3084
-PROJECT_ROOT = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd().parent
-DATA_DIR, FIGURES_DIR = PROJECT_ROOT / 'data', PROJECT_ROOT / 'figures'
+_PACKAGE = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent / 'psd_clip'
+IN_CHECKOUT = (_PACKAGE.parent / 'settings.ini').exists()  # a clone of the repository (editable install), not an installed wheel
+PROJECT_ROOT = _PACKAGE.parent if IN_CHECKOUT else Path.cwd()  # an installed kit keeps its runs where it is run
+# the embedded data and the shipped trend family: the repository's data/, or the copy setup.py puts inside the wheel
+DATA_DIR = PROJECT_ROOT / 'data' if IN_CHECKOUT else _PACKAGE / 'shipped_data'
+FIGURES_DIR = PROJECT_ROOT / 'figures'
+
+def cache_dir() -> Path:
+    "What the kit rebuilds for this machine (a trend family at a new image size): `$PSD_CLIP_CACHE`, else ~/.cache/psd_clip."
+    if os.environ.get('PSD_CLIP_CACHE'): return Path(os.environ['PSD_CLIP_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'psd_clip'
+

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 import torch.distributed as dist
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
-from .core import DATA_DIR
+from .core import DATA_DIR, cache_dir
 from .world import CLASS_NAMES, CLASS_SYNONYMS, EVAL_SYNONYMS, EVAL_TEMPLATES
 from .world import load_embedded, make_scenes, with_article
 from .items import COLOUR_NAMES, PALETTE, PROMPT_TEMPLATES, draw_items, item_caption
@@ -19,14 +19,15 @@ from .metrics import Encoder, Trend, classification_metrics, effective_robustnes
 from .metrics import fit_trend, linear_probe, retrieval_recall, topk_accuracy, zeroshot_classifier, zeroshot_logits
 
 # %% auto #0
-__all__ = ['FASHION_SHIFTS', 'TREND_FAMILY', 'MINI_SUITES', 'MINI_VERSION', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images',
-           'small_cnn', 'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'trend_family_accuracies',
-           'fashion_trends', 'item_retrieval_sets', 'mini_datasets', 'mini_set_sizes', 'fashion_classifier',
-           'evaluate_mini']
+__all__ = ['FASHION_SHIFTS', 'MINI_VERSION', 'TREND_FAMILY', 'MINI_SUITES', 'RETRIEVAL_DRAWS', 'render_glyphs', 'shifted_images',
+           'small_cnn', 'train_classifier', 'classifier_accuracy', 'fashion_test_sets', 'train_trend_family',
+           'trend_cache_key', 'trend_cache_files', 'trend_family_accuracies', 'fashion_trends', 'item_retrieval_sets',
+           'mini_datasets', 'mini_set_sizes', 'fashion_classifier', 'evaluate_mini']
 
 # %% ../nbs/10_mini.ipynb #f9ac993e
 _UNSEEN_COLOURS = np.array([(245, 245, 245), (150, 95, 45), (150, 150, 150), (120, 130, 20)], np.uint8)  # white, brown, grey, olive
 FASHION_SHIFTS = ('outlined', 'rotated', 'blurred', 'recoloured')
+MINI_VERSION = 4  # bumped whenever the suite's data or prompts change: cached runs' evaluations (and the trend family) are redone
 
 def render_glyphs(glyphs: np.ndarray, # uint8 [n, 28, 28]
                   image_size: int = 32, seed: int = 0,
@@ -71,6 +72,7 @@ def _as_batch(images: np.ndarray) -> torch.Tensor:
     mean, std = torch.tensor(OPENAI_DATASET_MEAN), torch.tensor(OPENAI_DATASET_STD)
     return (x - mean[:, None, None]) / std[:, None, None]
 
+@torch.enable_grad()  # also when called inside an evaluation's no_grad
 def train_classifier(width, n_train, epochs, images, labels, seed=0) -> torch.nn.Module:
     "A `small_cnn` trained with Adam on the first `n_train` images."
     torch.manual_seed(seed)
@@ -85,7 +87,7 @@ def train_classifier(width, n_train, epochs, images, labels, seed=0) -> torch.nn
 def classifier_accuracy(net, images, labels) -> float:
     "Top-1 accuracy of `net` on uint8 images."
     preds = torch.cat([net(_as_batch(images[s:s + 500])).argmax(1) for s in range(0, len(images), 500)])
-    return (preds == torch.as_tensor(labels)).double().mean().item()
+    return (preds == torch.as_tensor(np.array(labels))).double().mean().item()
 
 # %% ../nbs/10_mini.ipynb #b1f58dce
 @lru_cache(maxsize=2)  # one evaluation scores on them three times (trend key, trend fit, suite): render once, ~3 s each
@@ -97,26 +99,43 @@ def fashion_test_sets(image_size: int = 32) -> dict[str, np.ndarray]:
     "The clean and shifted Fashion-MNIST test images every model (CLIP or trend family) is scored on."
     return {s: images.copy() for s, images in _rendered_test_sets(image_size).items()}  # a caller's edits never reach the cache
 
-def _fingerprint(images: np.ndarray) -> str:
-    import hashlib
-    return hashlib.md5(np.ascontiguousarray(images).tobytes()).hexdigest()
-
-def trend_family_accuracies(image_size: int = 32, path: Path | None = None) -> list[dict]:
-    "Clean and shifted accuracies of the `TREND_FAMILY` classifiers, from the cache or trained afresh."
-    path = Path(path or DATA_DIR / f'eval_trend_fashion_mnist_{image_size}.json')
-    tests, labels = fashion_test_sets(image_size), load_embedded('fashion_mnist')['test_labels']
-    key = {'test_sets': {s: _fingerprint(images) for s, images in tests.items()}, 'family': TREND_FAMILY}
-    if path.exists() and (cached := json.loads(path.read_text()))['key'] == json.loads(json.dumps(key)):
-        return cached['models']
-    fm = load_embedded('fashion_mnist')
-    train_images = render_glyphs(fm['train_images'], image_size, seed=1)
-    models = []
-    for width, n, epochs in TREND_FAMILY:
+def train_trend_family(image_size: int = 32) -> list[dict]:
+    "Train the `TREND_FAMILY` classifiers on glyphs drawn at `image_size`; each one's clean and shifted test accuracies."
+    from tqdm.auto import tqdm
+    fm, tests = load_embedded('fashion_mnist'), fashion_test_sets(image_size)
+    train_images, models = render_glyphs(fm['train_images'], image_size, seed=1), []
+    for width, n, epochs in tqdm(TREND_FAMILY, desc=f'robustness trend: training {len(TREND_FAMILY)} small CNNs at {image_size} px, once'):
         net = train_classifier(width, n, epochs, train_images, fm['train_labels'])
         models.append({'width': width, 'n_train': n, 'epochs': epochs,
-                       **{s: classifier_accuracy(net, imgs, labels) for s, imgs in tests.items()}})
-    partial = path.with_suffix(f'.{os.getpid()}.tmp')  # parallel runs may rebuild it at once: none reads a half-written file
-    partial.write_text(json.dumps({'key': key, 'models': models}, indent=1)); os.replace(partial, path)
+                       **{s: classifier_accuracy(net, imgs, fm['test_labels']) for s, imgs in tests.items()}})
+    return models
+
+# %% ../nbs/10_mini.ipynb #c7e1a2b4
+def trend_cache_key(image_size: int) -> dict:
+    "What the trend family's accuracies are a function of: its recipe, the canvas and the suite's version."
+    return {'family': TREND_FAMILY, 'image_size': image_size, 'suite_version': MINI_VERSION}
+
+def trend_cache_files(image_size: int) -> list[Path]:
+    "Where a trend family is looked for: the one the kit ships (committed under data/), then this machine's `cache_dir()`."
+    name = f'eval_trend_fashion_mnist_{image_size}.json'
+    return [DATA_DIR / name, cache_dir() / name]
+
+def _cached_models(path: Path, key: dict) -> list[dict] | None:
+    try: cached = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError): return None
+    return cached['models'] if cached.get('key') == json.loads(json.dumps(key)) else None
+
+def trend_family_accuracies(image_size: int = 32,
+                            path: Path | None = None, # the one file to read and write; None: `trend_cache_files`, new ones to the last
+                            rebuild: bool = False) -> list[dict]: # train afresh even where a cached family matches
+    "Clean and shifted accuracies of the `TREND_FAMILY` classifiers: shipped, cached on this machine, or trained once and cached."
+    key, places = trend_cache_key(image_size), [Path(path)] if path else trend_cache_files(image_size)
+    for place in [] if rebuild else places:
+        if (models := _cached_models(place, key)) is not None: return models
+    models, target = train_trend_family(image_size), places[-1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f'.{os.getpid()}.tmp')  # parallel runs may rebuild it at once: none reads a half-written file
+    partial.write_text(json.dumps({'key': key, 'models': models}, indent=1)); os.replace(partial, target)
     return models
 
 def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
@@ -127,7 +146,6 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
 
 # %% ../nbs/10_mini.ipynb #72949778
 MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
-MINI_VERSION = 4  # bumped whenever the suite's data or prompts change: cached runs' evaluations are then redone
 RETRIEVAL_DRAWS = 20  # item retrieval: one image per class × colour (160-way), drawn this many times: 3,200 queries, standard error ≤ 0.009
 
 def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:

@@ -124,14 +124,14 @@ def paired_gains_table(frame: pd.DataFrame, metrics: dict[str, str], # metric ke
 # %% ../nbs/14_paper.ipynb #629ea96f
 TEACHER_KNOBS = {'τ': 'teacher_temperature', 'm': 'teacher_momentum'}  # short names in a teacher's label
 
-def teacher_options(names) -> dict[str, dict]:  # 'self', 'ema' or 'snapshot', then maybe 'τ=<temperature>', 'm=<EMA momentum>'
-    "The RunConfig overrides of each named teacher, e.g. 'ema τ=0.1 m=0.99'."
+def teacher_options(names) -> dict[str, dict]:  # 'self', 'ema' or 'snapshot', then maybe 'τ:<temperature>', 'm:<EMA momentum>'
+    "The RunConfig overrides of each named teacher, e.g. 'ema τ:0.1 m:0.99', labelled as the tables print it: 'ema τ=0.1 m=0.99'."
     options = {}
-    for name in names:
-        kind, *knobs = name.split()
+    for name in names:  # ':' in the notebooks' parameters, whose lines papermill cannot read with two '='; '=' works too
+        kind, *knobs = name.replace(':', '=').split()
         settings = dict(knob.split('=', 1) for knob in knobs)
-        if unknown := set(settings) - set(TEACHER_KNOBS): raise ValueError(f"Teacher {name!r}: unknown {sorted(unknown)}; use τ= or m=")
-        options[name] = dict(teacher=kind, **{TEACHER_KNOBS[k]: float(v) for k, v in settings.items()})
+        if unknown := set(settings) - set(TEACHER_KNOBS): raise ValueError(f"Teacher {name!r}: unknown {sorted(unknown)}; use τ: or m:")
+        options[' '.join([kind, *knobs])] = dict(teacher=kind, **{TEACHER_KNOBS[k]: float(v) for k, v in settings.items()})
     return options
 
 def factor_arms(base: dict, # RunConfig overrides every arm shares
