@@ -39,8 +39,9 @@ lint: venv
 ## The paper's tables and figures at the embedded world's size: every notebook of nbs/paper through papermill (runs cached),
 ## then the noise sweep once more for each noise type alone, at every level (CLIP and PSD's default, memorization
 ## regime, 3 seeds), and the main comparison's notebooks for CLIP, PSD (default, EMA teacher, whole batch) and label
-## smoothing in the memorization regime at ten seeds. `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the committed tables recorded for
-## runs missing from the cache, and trains only what no table has.
+## smoothing in the memorization regime at ten seeds; then the claims' verdict table (data/results/verdicts.md), the studies
+## of the world (nbs/studies/), and README.md's results. `PSD_CLIP_REUSE_RECORDED=1 make paper` takes the metrics the
+## committed tables recorded for runs missing from the cache, and trains only what no table has.
 paper: venv
 	mkdir -p runs/paper
 	for nb in nbs/paper/*.ipynb; do echo "== $$nb"; $(BIN)/papermill --progress-bar --log-output $$nb runs/paper/$$(basename $$nb) -k psd_clip || exit 1; done
@@ -49,6 +50,10 @@ paper: venv
 	  -y '{noise_types: [$(NOISE_TYPES)], levels: [0.0, 0.2, 0.4, 0.6], budget: 1.0, methods: [clip, psd], out: ../../data/results/noise_types}'
 	for nb in $(MAIN_COMPARISON); do echo "== nbs/paper/$$nb.ipynb, the memorization regime at ten seeds"; \
 	  $(BIN)/papermill --progress-bar --log-output nbs/paper/$$nb.ipynb runs/paper/ten_seeds_$$nb.ipynb -k psd_clip -y '$(TEN_SEEDS)' || exit 1; done
+	echo "== the verdict table, the studies, and README.md's results"
+	$(BIN)/python -m psd_clip.verdicts
+	for nb in nbs/studies/*.ipynb; do $(BIN)/papermill --progress-bar nbs/studies/$$(basename $$nb) runs/paper/study_$$(basename $$nb) -k psd_clip || exit 1; done
+	$(BIN)/python tools/readme.py
 
 ## The headline from scratch: CLIP, PSD and label smoothing, 3 seeds, both regimes (18 runs) trained with no cached run into
 ## runs/reproduce/<time>/, their zero-shot and retrieval tables and figure, and a table beside the committed results.
@@ -59,7 +64,7 @@ reproduce: venv
 trend-family: venv
 	$(BIN)/python -c "from psd_clip.mini import *; trend_family_accuracies(32, trend_cache_files(32)[0], rebuild=True)"
 
-## README.md's method section is written from nbs/index.ipynb.
+## README.md's generated sections: the method from nbs/index.ipynb, the results from data/results/verdicts.json.
 readme: venv
 	$(BIN)/python tools/readme.py
 

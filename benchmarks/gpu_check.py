@@ -41,7 +41,7 @@ def parse_args(argv=None):
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
     parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data", "paper"])
     paper_runs = len(run_cost.recorded_runs())  # every run the committed tables list
-    parser.add_argument("--paper-runs", type=int, default=paper_runs, help="distinct runs of the tiny reproduction (README: 'Rerunning')")
+    parser.add_argument("--paper-runs", type=int, default=paper_runs, help="distinct runs of the tiny reproduction (docs/reproducing.md)")
     return parser.parse_args(argv)
 
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_experiments.ipynb #e7a14d26
 from __future__ import annotations
-import dataclasses, hashlib, json, os, platform, shutil, subprocess, sys
+import dataclasses, hashlib, json, math, os, platform, shutil, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
@@ -12,9 +12,10 @@ from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
 from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
-__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'READ_BY', 'RESULTS_DIR', 'METHOD_SETTINGS', 'run_key', 'finished_results',
-           'train_command', 'stale_evaluation', 'reevaluate', 'recorded_results', 'reuse_recorded', 'run_one',
-           'runs_root', 'default_jobs', 'run_all', 'seed_summary', 'verdict', 'paired_summary', 'machine']
+__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'READ_BY', 'RESULTS_DIR', 'SMALLEST_EFFECT', 'METHOD_SETTINGS', 'run_key',
+           'finished_results', 'train_command', 'stale_evaluation', 'reevaluate', 'recorded_results', 'reuse_recorded',
+           'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 't_interval', 'paired_summary', 'verdict',
+           'interval_text', 'holm', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
@@ -137,17 +138,46 @@ def seed_summary(values: list[float]) -> dict:
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     return {'seeds': values, 'mean': float(np.mean(values)), 'std': std}
 
-def verdict(a: dict, b: dict) -> str:
-    "Whether summary `a` beats `b`: 'better' / 'worse' when the means differ by more than both spreads, else 'within seed noise'."
-    gap, noise = a['mean'] - b['mean'], a['std'] + b['std']
-    return 'within seed noise' if abs(gap) <= noise else ('better' if gap > 0 else 'worse')
-
 # %% ../nbs/12_experiments.ipynb #051b0ebb
-def paired_summary(a: dict, b: dict) -> dict:  # seed -> value, for two arms
-    "Seed-by-seed differences a − b over the seeds both arms ran: `seed_summary` of them, and how many are above 0."
+def t_interval(mean: float, std: float, n: int, level: float = 0.95) -> dict:
+    "The `level` interval of a mean over `n` paired seeds (Student's t, n − 1 degrees of freedom), and the two-sided p of 0."
+    from scipy import stats
+    if n < 2: return {'low': math.nan, 'high': math.nan, 'level': level, 'p': math.nan}
+    se = std / math.sqrt(n)
+    if se == 0: return {'low': mean, 'high': mean, 'level': level, 'p': 1.0 if mean == 0 else 0.0}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    return {'low': mean - half, 'high': mean + half, 'level': level, 'p': float(2 * stats.t.sf(abs(mean) / se, n - 1))}
+
+def paired_summary(a: dict, b: dict, level: float = 0.95) -> dict:  # seed -> value, for two arms
+    "Seed-by-seed differences a − b over the seeds both arms ran: each one, mean ± sd, the seeds above, and a t interval."
     seeds = sorted(set(a) & set(b))
     if not seeds: raise ValueError(f"The arms share no seed ({sorted(a)} against {sorted(b)}): pair runs of the same seeds")
-    return {**seed_summary([a[s] - b[s] for s in seeds]), 'higher': sum(a[s] > b[s] for s in seeds), 'n': len(seeds)}
+    summary = seed_summary([a[s] - b[s] for s in seeds]) | {'higher': sum(a[s] > b[s] for s in seeds), 'n': len(seeds)}
+    return summary | t_interval(summary['mean'], summary['std'], len(seeds), level)
+
+# %% ../nbs/12_experiments.ipynb #3f6e0a51
+SMALLEST_EFFECT = 0.02  # the smallest difference in an accuracy or a recall that a verdict calls an effect: two points
+
+def verdict(p: dict, # a `paired_summary` (or any dict with its interval's low, high and n)
+            smallest: float = SMALLEST_EFFECT) -> str:
+    "What a paired interval says: 'higher' or 'lower' (it excludes 0), 'within ±X' (inside ±`smallest`), else unresolved."
+    if p['low'] > 0: return 'higher'
+    if p['high'] < 0: return 'lower'
+    if -smallest < p['low'] and p['high'] < smallest: return f'within ±{smallest:g}'
+    return f"unresolved at {p['n']} seeds"
+
+def interval_text(p: dict) -> str:
+    "A paired difference as the tables print it: mean [low, high]."
+    return f"{p['mean']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]"
+
+# %% ../nbs/12_experiments.ipynb #c2b7d6e8
+def holm(pvalues: list[float]) -> list[float]:
+    "Holm's step-down adjusted p-values, in the order given: the k-th smallest is max over j ≤ k of (m − j + 1)·p_(j), at most 1."
+    p = np.nan_to_num(np.asarray(pvalues, float), nan=1.0)  # a comparison without an interval rejects nothing
+    adjusted, running = np.empty(len(p)), 0.0
+    for rank, i in enumerate(np.argsort(p, kind='stable')):
+        running = max(running, min(1.0, (len(p) - rank) * p[i])); adjusted[i] = running
+    return adjusted.tolist()
 
 # %% ../nbs/12_experiments.ipynb #79fc5123
 def machine() -> str:

@@ -13,15 +13,16 @@ from .benchmarks import IMAGENET_TRENDS, SUITES
 from .items import DEFAULT_ITEM_NOISE
 from .metrics import trend_segment
 from .mini import FASHION_SHIFTS, MINI_VERSION, fashion_trends, trend_family_accuracies
-from .experiments import METHOD_SETTINGS, machine, paired_summary, run_all, seed_summary, verdict
+from .experiments import METHOD_SETTINGS, interval_text, machine, paired_summary, run_all, seed_summary, verdict
 
 # %% auto #0
-__all__ = ['TEACHER_KNOBS', 'FACTOR_TITLES', 'LOGIT_TICKS', 'REGIME_MARKERS', 'A100_SAMPLES_PER_HOUR', 'method_settings',
-           'comparison_arms', 'project_path', 'run_grid', 'run_comparison', 'read_comparison', 'against_baseline',
-           'comparison_table', 'comparison_plot', 'paired_differences', 'paired_table', 'paired_gains_table',
-           'teacher_options', 'factor_arms', 'value_summaries', 'choose', 'ablation_table', 'ablation_plot',
-           'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot', 'gains_by_type_plot',
-           'artifact_metrics', 'plain_logit_axes', 'shift_views', 'robustness_legend', 'robustness_plot', 'gpu_hours']
+__all__ = ['BASELINES', 'TEACHER_KNOBS', 'FACTOR_TITLES', 'LOGIT_TICKS', 'REGIME_MARKERS', 'A100_SAMPLES_PER_HOUR',
+           'method_settings', 'comparison_arms', 'project_path', 'run_grid', 'run_comparison', 'read_comparison',
+           'against_baseline', 'paired', 'comparison_table', 'comparison_plot', 'paired_differences', 'paired_table',
+           'paired_gains_table', 'comparison_reading', 'teacher_options', 'factor_arms', 'choose', 'ablation_table',
+           'ablation_plot', 'dial_arms', 'noise_settings', 'pairs_settings', 'gains', 'trend_plot',
+           'gains_by_type_plot', 'artifact_metrics', 'plain_logit_axes', 'shift_views', 'robustness_legend',
+           'robustness_plot', 'gpu_hours']
 
 # %% ../nbs/14_paper.ipynb #2780094f
 def method_settings(methods) -> list[dict]:
@@ -64,22 +65,31 @@ def read_comparison(out: Path, file: str = 'runs.json') -> pd.DataFrame:
     return pd.DataFrame(json.loads((Path(out) / file).read_text())['rows'])
 
 # %% ../nbs/14_paper.ipynb #cf4287a4
+BASELINES = ('clip', 'label_smoothing')  # every method is set against CLIP; the others also against uniform label smoothing
+
 def against_baseline(frame: pd.DataFrame, by: str, baseline: str,
                      others_only: bool = False): # leave out the baseline's own groups
-    "Each (`by` value, method) group of `frame`'s rows, with the rows of `baseline` at the same `by` value."
+    "Each (`by` value, method) group of `frame`'s rows, with the rows of `baseline` at the same `by` value (maybe none)."
     for (at, method), group in frame.groupby([by, 'method'], sort=False):
         if not (others_only and method == baseline): yield at, method, group, frame[(frame[by] == at) & (frame.method == baseline)]
 
+def paired(group: pd.DataFrame, base: pd.DataFrame, metric: str) -> dict:
+    "`paired_summary` of `metric` between two arms' rows, seed by seed."
+    return paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+
 def comparison_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name
-                     baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:  # the column whose values are compared apart
-    "Mean ± std per `by` value and method for each metric, with the verdict against `baseline` at the same value."
+                     baselines=BASELINES, by: str = 'regime') -> pd.DataFrame:  # the column whose values are compared apart
+    "Mean ± std per `by` value and method for each metric, and its paired difference [95% interval] from each baseline there."
     table = []
-    for at, method, group, base in against_baseline(frame, by, baseline):
+    for (at, method), group in frame.groupby([by, 'method'], sort=False):
         row = {by: at, 'method': method, 'seeds': len(group)}
         for key, name in metrics.items():
-            mine = seed_summary(group[key])
-            row[name] = f"{mine['mean']:.3f} ± {mine['std']:.3f}"
-            if method != baseline: row[f'{name} vs {baseline}'] = verdict(mine, seed_summary(base[key]))
+            row[name] = '{mean:.3f} ± {std:.3f}'.format(**seed_summary(group[key]))
+            for i, baseline in enumerate(baselines):
+                base = frame[(frame[by] == at) & (frame.method == baseline)]
+                if len(base) and method not in baselines[:i + 1]:  # CLIP − label smoothing is told once, as its reverse
+                    p = paired(group, base, key)
+                    row[f'{name} − {baseline}'] = f'{interval_text(p)} {verdict(p)}'
         table.append(row)
     return pd.DataFrame(table).fillna('—')
 
@@ -98,28 +108,43 @@ def comparison_plot(frame: pd.DataFrame, metrics: dict[str, str], ylabel: str, p
 
 # %% ../nbs/14_paper.ipynb #705716a9
 def paired_differences(frame: pd.DataFrame, metric: str, by: str, baseline: str):
-    "Each (`by` value, method) group other than `baseline`'s, its baseline rows, and `paired_summary` of their `metric` seed by seed."
+    "Each (`by` value, method) group other than `baseline`'s where it ran too, its baseline rows, and their `paired` summary."
     for at, method, group, base in against_baseline(frame, by, baseline, others_only=True):
-        yield at, method, group, base, paired_summary(dict(zip(group.seed, group[metric])), dict(zip(base.seed, base[metric])))
+        if len(base): yield at, method, group, base, paired(group, base, metric)
 
 def paired_table(frame: pd.DataFrame, metric: str, name: str, # metric key and its column name
                  baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
-    "Each method's seed-by-seed difference from `baseline` in `metric` at every `by` value, their mean ± sd, and the seeds above."
+    "Each method's seed-by-seed difference from `baseline` in `metric` at every `by` value: mean ± sd, 95% interval, verdict."
     rows = []
     for at, method, _, _, p in paired_differences(frame, metric, by, baseline):
         rows.append({by: at, 'method': method, f'{name} − {baseline}, per seed': ' / '.join(f'{d:+.3f}' for d in p['seeds']),
-                     'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", f'seeds above {baseline}': f"{p['higher']}/{p['n']}"})
+                     'mean ± sd': f"{p['mean']:+.3f} ± {p['std']:.3f}", '95% interval (t)': f"[{p['low']:+.3f}, {p['high']:+.3f}]",
+                     f'seeds above {baseline}': f"{p['higher']}/{p['n']}", 'verdict': verdict(p)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_paper.ipynb #9b17e774
 def paired_gains_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name
                        baseline: str = 'clip', by: str = 'regime') -> pd.DataFrame:
-    "Per `by` value and method, its seed-by-seed gain over `baseline` in each metric: mean ± sd (seeds above / seeds)."
+    "Per `by` value and method, its seed-by-seed gain over `baseline` in each metric: mean [95% interval] seeds above, verdict."
     rows = {}
     for key, name in metrics.items():
         for at, method, _, _, p in paired_differences(frame, key, by, baseline):
-            rows.setdefault((at, method), {by: at, 'method': method})[name] = f"{p['mean']:+.3f} ± {p['std']:.3f} ({p['higher']}/{p['n']})"
+            rows.setdefault((at, method), {by: at, 'method': method})[name] = f"{interval_text(p)} {p['higher']}/{p['n']} {verdict(p)}"
     return pd.DataFrame(list(rows.values()))
+
+# %% ../nbs/14_paper.ipynb #b3d91e5a
+def comparison_reading(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> name
+                       by: str = 'regime', baselines=BASELINES) -> str:
+    "What a comparison's rows show, as Markdown: each method's paired difference from CLIP, and PSD's arms' from label smoothing."
+    lines = []
+    for key, name in metrics.items():
+        lines.append(f'**{name}**, paired difference [95% t interval], seeds above, verdict (uncorrected):')
+        for i, baseline in enumerate(baselines):
+            for at, method, _, _, p in paired_differences(frame, key, by, baseline):
+                if method in baselines[:i + 1] or (i > 0 and not method.startswith('psd')): continue  # PSD's arms against smoothing
+                lines.append(f"- {by} {at}, {method} − {baseline}: {interval_text(p)}, {p['higher']}/{p['n']}, {verdict(p)}")
+        lines.append('')
+    return '\n'.join(lines)
 
 # %% ../nbs/14_paper.ipynb #629ea96f
 TEACHER_KNOBS = {'τ': 'teacher_temperature', 'm': 'teacher_momentum'}  # short names in a teacher's label
@@ -142,31 +167,28 @@ def factor_arms(base: dict, # RunConfig overrides every arm shares
     return [(dict(factor=factor, value=name), {**base, **o}) for name, o in options.items()]
 
 # %% ../nbs/14_paper.ipynb #34742711
-def value_summaries(frame: pd.DataFrame, metric: str, factor: str) -> dict[str, dict]:
-    "`seed_summary` of `metric` for each value of `factor`, in the order the arms were given."
-    return {value: seed_summary(group[metric]) for value, group in frame[frame.factor == factor].groupby('value', sort=False)}
-
 def choose(frame: pd.DataFrame, metric: str, factor: str, start: str) -> str:
-    "The value of `factor` to keep: the best mean if it beats `start` by more than both spreads, else `start`."
-    summaries = value_summaries(frame, metric, factor)
-    best = max(summaries, key=lambda v: summaries[v]['mean'])
-    return best if verdict(summaries[best], summaries[start]) == 'better' else start
+    "The value of `factor` to keep: the best mean if its paired interval against `start` lies above 0, else `start`."
+    arms = dict(list(frame[frame.factor == factor].groupby('value', sort=False)))
+    best = max(arms, key=lambda v: arms[v][metric].mean())
+    return best if best != start and verdict(paired(arms[best], arms[start], metric)) == 'higher' else start
 
 # %% ../nbs/14_paper.ipynb #f73f63a7
 def ablation_table(frame: pd.DataFrame, metrics: dict[str, str], # metric key -> column name; the first one decides
                    starts: dict[str, str], # factor -> its starting value
                    reference: str = 'CLIP') -> pd.DataFrame: # the value of the 'reference' factor compared with every arm
-    "Mean ± std per factor and value, the headline metric's verdict against the start and the reference, and the value kept."
+    "Mean ± std per factor and value; the headline's paired difference from the start and from the reference; the value kept."
     (headline, name), table = next(iter(metrics.items())), []
-    ref = seed_summary(frame[(frame.factor == 'reference') & (frame.value == reference)][headline])
+    ref = frame[(frame.factor == 'reference') & (frame.value == reference)]
+    def against(group, base): p = paired(group, base, headline); return f'{interval_text(p)} {verdict(p)}'
     for factor in ['reference', *starts]:  # the reference methods first, as rows without a start
-        start, summaries = starts.get(factor), value_summaries(frame, headline, factor)
+        start, rows = starts.get(factor), frame[frame.factor == factor]
         kept = choose(frame, headline, factor, start) if start else None
-        for value, group in frame[frame.factor == factor].groupby('value', sort=False):
+        for value, group in rows.groupby('value', sort=False):
             row = dict(factor=factor, value=value, seeds=len(group))
             row |= {col: '{mean:.3f} ± {std:.3f}'.format(**seed_summary(group[key])) for key, col in metrics.items()}
-            row[f'{name} vs start'] = '—' if start is None else '(start)' if value == start else verdict(summaries[value], summaries[start])
-            row[f'{name} vs {reference}'] = '—' if (factor, value) == ('reference', reference) else verdict(summaries[value], ref)
+            row[f'{name} − start'] = '—' if start is None else '(start)' if value == start else against(group, rows[rows.value == start])
+            row[f'{name} − {reference}'] = '—' if (factor, value) == ('reference', reference) else against(group, ref)
             table.append(row | dict(kept='✓' if value == kept else ''))
     return pd.DataFrame(table)
 
@@ -216,11 +238,11 @@ def pairs_settings(pairs, scale: str = 'tiny',
 
 # %% ../nbs/14_paper.ipynb #9b397215
 def gains(frame: pd.DataFrame, metric: str, dial: str, baseline: str = 'clip') -> pd.DataFrame:
-    "Each method's gain in `metric` over `baseline` at every dial value: mean and sd of the seed-by-seed differences, and the verdict."
+    "Each method's gain in `metric` over `baseline` at every dial value: the paired differences' mean, sd, 95% interval, verdict."
     rows = []
-    for at, method, group, base, p in paired_differences(frame, metric, dial, baseline):
-        rows.append({dial: at, 'method': method, 'gain': p['mean'], 'sd': p['std'], 'seeds above': f"{p['higher']}/{p['n']}",
-                     'verdict': verdict(seed_summary(group[metric]), seed_summary(base[metric]))})
+    for at, method, _, _, p in paired_differences(frame, metric, dial, baseline):
+        rows.append({dial: at, 'method': method, 'gain': p['mean'], 'sd': p['std'], 'low': p['low'], 'high': p['high'],
+                     'seeds above': f"{p['higher']}/{p['n']}", 'verdict': verdict(p)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_paper.ipynb #4d19a90c

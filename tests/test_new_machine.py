@@ -143,3 +143,16 @@ def test_paper_notebook_parameters_are_listed(path):
     declared = papermill.inspect_notebook(path)
     assert set(declared) == assigned
     assert all(p["help"] and p["inferred_type_name"] != "None" for p in declared.values()), declared
+
+
+def test_readme_links_resolve_and_it_is_a_front_page():
+    "Every relative link and image of README.md (and of the pages it links in docs/) names a file of the repository."
+    import re
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    pages = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if not target.startswith(("http://", "https://", "#")):
+                assert (page.parent / target.split("#")[0]).exists(), f"{page.name} links to {target}, which is not in the repository"
