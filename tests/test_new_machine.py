@@ -156,3 +156,14 @@ def test_readme_links_resolve_and_it_is_a_front_page():
         for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
             if not target.startswith(("http://", "https://", "#")):
                 assert (page.parent / target.split("#")[0]).exists(), f"{page.name} links to {target}, which is not in the repository"
+
+
+def test_every_module_summary_is_one_whole_sentence():
+    "nbdev writes a module's docstring from the first line of its notebook's summary: a wrapped summary stops mid-sentence."
+    import ast
+
+    for module in sorted((PROJECT_ROOT / "psd_clip").glob("*.py")):
+        if module.name in ("__init__.py", "_modidx.py"):
+            continue
+        doc = ast.get_docstring(ast.parse(module.read_text()))
+        assert doc and doc.endswith(".") and "\n" not in doc, f"{module.name}: {doc!r}"

@@ -19,3 +19,11 @@ def test_side_by_side_of_the_committed_runs_with_themselves():
     row = table[(table.regime == "rich") & (table.method == "clip") & (table.metric == "Fashion-MNIST")].iloc[0]
     clip = committed[(committed.regime == "rich") & (committed.method == "clip")]["zeroshot/fashion_mnist/acc1"]
     assert row["here (3 seeds)"] == f"{clip[:3].mean():.4f}" and row["committed (5 seeds)"] == f"{clip.mean():.4f} ± {clip.std():.4f}"
+
+
+def test_the_headline_side_by_side():
+    "Each method's paired difference from CLIP here and committed: the committed runs against themselves agree."
+    committed = read_comparison(reproduce.COMMITTED)
+    table = reproduce.comparison_side_by_side(committed, committed)
+    assert len(table) == 2 * 2 * 2 and set(table["here's mean inside the committed interval"]) == {"yes"}
+    assert (table["here (5 seeds)"] == table["committed (5 seeds)"]).all()

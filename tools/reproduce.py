@@ -5,9 +5,10 @@ folder (`runs/reproduce/<time>/`, never the shared cache), through the zero-shot
 their tables and the zero-shot figure there too. Then a table of each arm's mean here beside the committed results
 (data/results/main_comparison, 5 seeds): the committed mean ± sd, whether the mean here lies within the committed
 seeds' range, and the largest difference from the committed run of the same seed (0 where the machine and software
-are the builders': the runs are then bit-exact).
+are the builders': the runs are then bit-exact); then the headline itself, each method's paired difference from CLIP
+[95% t interval] here and in the committed runs.
 
-    make reproduce            (or: .venv/bin/python tools/reproduce.py [--seeds 0 1 2] [--jobs 2])
+    make reproduce            (or: .venv/bin/python tools/reproduce.py [--seeds 0 1 2] [--jobs 2] [--compare runs/reproduce/<time>])
 """
 
 import argparse, json, os, subprocess, sys, time
@@ -17,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from psd_clip.core import PROJECT_ROOT
-from psd_clip.experiments import machine
-from psd_clip.paper import artifact_metrics, read_comparison
+from psd_clip.experiments import interval_text, machine
+from psd_clip.paper import artifact_metrics, paired, read_comparison
 
 COMMITTED = PROJECT_ROOT / "data" / "results" / "main_comparison"
 METHODS, REGIMES = ["clip", "psd", "label_smoothing"], ["rich", "memorize"]
@@ -58,6 +59,41 @@ def side_by_side(here: pd.DataFrame, committed: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def comparison_side_by_side(here: pd.DataFrame, committed: pd.DataFrame) -> pd.DataFrame:
+    "The headline itself: each method's paired difference from CLIP [95% t interval] here and in the committed runs."
+    metrics = {"zeroshot/fashion_mnist/acc1": "Fashion-MNIST", "retrieval/items/image_to_text_R@1": "items i→t R@1"}
+    rows = []
+    for regime in REGIMES:
+        for method in METHODS[1:]:
+            for key, name in metrics.items():
+                arms = {
+                    where: [frame[(frame.regime == regime) & (frame.method == m)] for m in (method, "clip")]
+                    for where, frame in (("here", here), ("committed", committed))
+                }
+                here_p, theirs = paired(*arms["here"], key), paired(*arms["committed"], key)
+                rows.append(
+                    {
+                        "regime": regime,
+                        "comparison": f"{method} − clip",
+                        "metric": name,
+                        f"here ({here_p['n']} seeds)": interval_text(here_p),
+                        f"committed ({theirs['n']} seeds)": interval_text(theirs),
+                        "here's mean inside the committed interval": "yes" if theirs["low"] <= here_p["mean"] <= theirs["high"] else "no",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def report(scratch: Path, minutes: float | None) -> str:
+    "Both tables for the runs in `scratch`, as Markdown."
+    here, committed = read_comparison(scratch / "results"), read_comparison(COMMITTED)
+    took = f": {minutes:.1f} min" if minutes is not None else ""
+    return (
+        f"{len(here)} runs from an empty cache on {machine()}{took}\n\n{side_by_side(here, committed).to_markdown(index=False)}\n\n"
+        f"{comparison_side_by_side(here, committed).to_markdown(index=False)}\n"
+    )
 
 
 def main():
