@@ -362,12 +362,13 @@ def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> Tr
             if name in data.bad_items: continue  # met again in a later pass or epoch
             data.bad_items.add(name); counts[kind] += 1
             if kind == 'skipped_shards': counts['damaged_shards'].append(name); warnings.warn(f'Skipping the rest of a damaged shard: {detail}')
+    pin = cfg.device != 'cpu' and torch.cuda.is_available()  # pinned by the loader, not by the step's copy to the GPU
     def batches(epoch: int, start_step: int = 0):
         seed, pairs_this_epoch = int(np.random.SeedSequence([cfg.seed, epoch, rank]).generate_state(1)[0] >> 1), 0
         transform = image_transform(cfg.image_size, train=True)
         decoding = device_decoding(transform, cfg.image_size) if cfg.decode_on == 'device' else dict(transform=transform)
         stream = _ShardBatches(mine, tokenizer=tokenizer, batch_size=per_rank, seed=seed, **decoding)
-        for step, (images, tokens, found) in enumerate(DataLoader(stream, batch_size=None, num_workers=min(cfg.workers, len(mine)))):
+        for step, (images, tokens, found) in enumerate(DataLoader(stream, batch_size=None, num_workers=min(cfg.workers, len(mine)), pin_memory=pin)):
             if step >= steps: return
             count(found)  # steps a resume skips too: counted by name, nothing is counted twice
             pairs_this_epoch += found['first_pass_pairs']; counts['pairs'] = max(counts['pairs'], pairs_this_epoch)

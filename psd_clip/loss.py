@@ -144,7 +144,7 @@ def forward(self: PSDLoss, image_features, text_features, logit_scale,
     soft_ids = subset[(subset >= offset) & (subset < offset + n_rows)]
     if alpha == 0 or len(soft_ids) == 0:
         clip = (cross_entropy(logits_per_image, rows) + cross_entropy(logits_per_text, rows)) / 2
-        return {'contrastive_loss': clip, **_diagnostics(alpha, 1.0, 0.0)}
+        return {'contrastive_loss': clip, **_diagnostics(rows.device, alpha, 1.0, 0.0)}
     soft_rows, soft_ids, subset = to_device(rows.device, soft_ids - offset, soft_ids, subset)
     soft_cols = None if self.soft_block == 'rows' else subset
     terms = []
@@ -153,13 +153,13 @@ def forward(self: PSDLoss, image_features, text_features, logit_scale,
         teacher_log_probs = self.teacher_log_probs(logits, soft_rows, soft_ids, subset, logit_scale, **teacher_features)
         terms.append(soft_cross_entropy(wide(logits).log_softmax(-1), rows, soft_rows, alpha, teacher_log_probs, soft_cols))
     loss, mass, entropy = [(a + b) / 2 for a, b in zip(*terms)]
-    return {'contrastive_loss': loss, **_diagnostics(alpha, mass, entropy)}
+    return {'contrastive_loss': loss, **_diagnostics(rows.device, alpha, mass, entropy)}
 
 # %% ../nbs/05_loss.ipynb #7a0e16a1
-def _diagnostics(alpha, partner_mass, entropy) -> dict:
-    "The detached diagnostic scalars every loss reports."
-    return {k: torch.as_tensor(v, dtype=torch.float32).detach() for k, v in
-            dict(alpha=alpha, target_partner_mass=partner_mass, target_entropy=entropy).items()}
+def _diagnostics(device: torch.device, alpha, partner_mass, entropy) -> dict:
+    "The detached diagnostic scalars every loss reports, made on the step's device: a host number copied there would wait."
+    def scalar(v): return v.detach().float() if torch.is_tensor(v) else torch.full((), float(v), device=device)
+    return {k: scalar(v) for k, v in dict(alpha=alpha, target_partner_mass=partner_mass, target_entropy=entropy).items()}
 
 # %% ../nbs/05_loss.ipynb #ba3d84a5
 def alpha_at(step: int, epoch: int, steps_per_epoch: int, total_steps: int,
@@ -186,7 +186,7 @@ class LabelSmoothingLoss(ClipLoss):
         eps, n = self.smoothing, logits_per_image.shape[1]
         loss = sum(F.cross_entropy(wide(l), rows, label_smoothing=eps) for l in (logits_per_image, logits_per_text)) / 2
         mass, other = 1 - eps + eps / n, eps / n
-        return {'contrastive_loss': loss, **_diagnostics(eps, mass, -mass * math.log(mass) - (n - 1) * other * math.log(other))}
+        return {'contrastive_loss': loss, **_diagnostics(rows.device, eps, mass, -mass * math.log(mass) - (n - 1) * other * math.log(other))}
 
 # %% ../nbs/05_loss.ipynb #c264d993
 class EMATeacher:
@@ -198,8 +198,9 @@ class EMATeacher:
     def after_step(self, model, kept: torch.Tensor | None = None):  # device bool: False holds the teacher back (a skipped update)
         "θ_teacher ← m·θ_teacher + (1 − m)·θ_model; buffers are copied."
         model, weight = unwrap(model), 1 - self.momentum
-        if kept is not None: weight = kept.float() * weight  # a tensor weight: no host-device synchronization
-        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()), weight)
+        mine, theirs = list(self.model.parameters()), list(model.parameters())
+        if kept is None: torch._foreach_lerp_(mine, theirs, weight)
+        else: torch._foreach_lerp_(mine, theirs, [kept.float() * weight] * len(mine))  # tensor weights: no .item(), no host wait
         for mine, theirs in zip(self.model.buffers(), model.buffers()): mine.copy_(theirs if kept is None else torch.where(kept, theirs, mine))
 
     def on_epoch_end(self, model): pass

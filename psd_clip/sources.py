@@ -281,7 +281,8 @@ def own_train_data(cfg: RunConfig, tokenizer, rank: int = 0, world_size: int = 1
         rng = np.random.default_rng([cfg.seed, epoch, 7])
         order, crop_seeds = rng.permutation(n), rng.integers(2**62, size=n)
         mine = [[(int(i), int(crop_seeds[i])) for i in order[s * cfg.batch_size + rank * per_rank:][:per_rank]] for s in range(start_step, steps)]
-        for images, tokens, skipped in DataLoader(dataset, batch_sampler=mine, num_workers=cfg.workers, collate_fn=_collate):
+        for images, tokens, skipped in DataLoader(dataset, batch_sampler=mine, num_workers=cfg.workers, collate_fn=_collate,
+                                                        pin_memory=cfg.device != 'cpu' and torch.cuda.is_available()):
             counts.update({k: v for k, v in skipped.items() if k.startswith('skipped_')}); yield images, tokens
     if rank == 0: print(f"data: {n} pairs of {len(index)} at {cfg.data_root} ({dict(index.skipped) or 'none'} skipped); "
                         f"{steps} steps per epoch of {cfg.batch_size}, {cfg.epochs} epochs = {steps * cfg.epochs} steps")
