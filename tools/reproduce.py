@@ -100,16 +100,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--jobs", type=int, default=None, help="parallel runs (default: one per CPU core)")
+    p.add_argument("--compare", help="only compare the runs an earlier call made in this scratch folder (no training)")
     args = p.parse_args()
+    if args.compare:
+        return print(report(Path(args.compare), None))
     scratch = PROJECT_ROOT / "runs" / "reproduce" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     scratch.mkdir(parents=True)
-    seconds = run_notebooks(scratch, args.seeds, args.jobs)
-    table = side_by_side(read_comparison(scratch / "results"), read_comparison(COMMITTED))
-    report = (
-        f"{len(METHODS) * len(REGIMES) * len(args.seeds)} runs from an empty cache on {machine()}: {seconds / 60:.1f} min\n\n{table.to_markdown(index=False)}\n"
-    )
-    (scratch / "comparison.md").write_text(report)
-    print(f"\n{report}\ntables and figure in {scratch / 'results'}, {scratch / 'figures'}; this table in {scratch / 'comparison.md'}")
+    text = report(scratch, run_notebooks(scratch, args.seeds, args.jobs) / 60)
+    (scratch / "comparison.md").write_text(text)
+    print(f"\n{text}\ntables and figure in {scratch / 'results'}, {scratch / 'figures'}; these tables in {scratch / 'comparison.md'}")
 
 
 if __name__ == "__main__":
