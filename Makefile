@@ -14,7 +14,7 @@ MAIN_COMPARISON := zero_shot linear_probe retrieval robustness
 TEN_SEEDS := {seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], regimes: [memorize], methods: [clip, psd, psd_ema, label_smoothing, psd_whole_batch], \
   out: ../../data/results/ten_seeds, figures: ../../figures/ten_seeds}
 
-.PHONY: venv demo test lint lab world-check readme paper reproduce trend-family
+.PHONY: venv demo test lint lab world-check readme paper reproduce trend-family gpu-wheels gpu-rehearsal
 
 $(VENV)/.stamp: requirements.txt settings.ini setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -63,6 +63,22 @@ reproduce: venv
 ## Rebuild the robustness trend family the kit ships (data/eval_trend_fashion_mnist_32.json): only when the suite changes.
 trend-family: venv
 	$(BIN)/python -c "from psd_clip.mini import *; trend_family_accuracies(32, trend_cache_files(32)[0], rebuild=True)"
+
+## The wheels a GPU machine lacks (its image has torch, not these), for Python 3.12 on x86-64, into .whl/ (ignored): carry it.
+GPU_WHEELS := open_clip_torch ftfy wcwidth fastcore webdataset braceexpand
+gpu-wheels: venv
+	mkdir -p .whl
+	for name in $(GPU_WHEELS); do pin=$$(grep -i "^$$name==" requirements.txt) || exit 1; \
+	  $(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform any -d .whl "$$pin" || exit 1; done
+	ls .whl
+
+## The GPU check's rehearsal on this CPU, importing as the device would (the carried packages from .whl/ only).
+gpu-rehearsal: gpu-wheels
+	DEVICE_LIKE_SITE=$$(mktemp -d) PYTHONPATH=$(CURDIR)/benchmarks/device_like $(BIN)/python -c "import open_clip" 2>/dev/null \
+	  && { echo "gpu-rehearsal: open_clip imports from the venv although hidden: the device emulation hides nothing"; exit 1; } || true
+	site=$$(mktemp -d) && OUT=$$site/out RUNS=$$site/runs DEVICE_LIKE_SITE=$$site/carried PYTHON=$(BIN)/python \
+	  PYTHONPATH=$(CURDIR)/benchmarks/device_like $(THREADS) benchmarks/gpu_check.sh --dry-run && rm -rf $$site
 
 ## README.md's generated sections: the method from nbs/index.ipynb, the results from data/results/verdicts.json.
 readme: venv

@@ -1,21 +1,30 @@
-"""All GPU figures of psd_clip in one run of at most ~6 minutes on one H100, and the GPU checks of psd_clip.train.
+"""All GPU figures of psd_clip in one run of at most 8 minutes on one H100, and the GPU checks of psd_clip.train.
 
-    python benchmarks/gpu_check.py                       # on a GPU machine (writes $OUT/gpu.json, default /tmp/gout)
-    python benchmarks/gpu_check.py --dry-run             # on a CPU: the same sections on the tiny presets, seconds each
+    benchmarks/gpu_check.sh                               # on a bare GPU machine: installs the carried wheels, then this
+    benchmarks/gpu_check.sh --dry-run                     # on a CPU: the same sections on the tiny presets (CI rehearses it)
 
-Sections, in order, each skipped (and said so) once the time budget is spent:
- 1. step: our training step against open_clip's (`step_vs_open_clip.py`) on RN50 and ViT-B-32, bf16, batch 256:
-    ms/step, samples/s, ratio to open_clip, PSD teachers as ratios to our CLIP step, FLOPs and MFU.
- 2. resume: a run stopped at step 5 and resumed gives the same losses as an uninterrupted one (EMA teacher, defaults:
-    compiled, fused AdamW, bf16).
- 3. nonfinite: a NaN loss injected at one step under the GPU defaults is skipped on the device (weights unchanged,
+$OUT/gpu.json is rewritten the moment each section ends (and the shell script tees the printed tables to
+$OUT/gpu_check.log), so a run killed at its time limit keeps every section it finished. Sections, in order of value,
+each started only if its estimated time still fits the budget (said so when skipped):
+ 1. step: our training step against open_clip's (`step_vs_open_clip.py`) on RN50, then ViT-B-32 (compile caches reset
+    between the two, so each is compiled for its own static batch), bf16, batch 256: ms/step, samples/s, ratio to
+    open_clip, PSD teachers as ratios to our CLIP step, FLOPs and MFU; compile time (the first call) apart.
+ 2. nonfinite: a NaN loss injected at one step under the GPU defaults is skipped on the device (weights unchanged,
     counted once), and the host-device synchronizations per step between log steps are counted (sync debug mode).
+ 3. resume: a run stopped at step 5 and resumed gives the same losses as an uninterrupted one (EMA teacher, defaults:
+    compiled, fused AdamW, bf16).
  4. mfu: our CLIP step at the largest batch that fits (of 512, 1024; each recompiles), for utilization.
- 5. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
- 6. data: webdataset throughput per core (ours, open_clip's, ours with decode_on='device') and `decode_batch` on the GPU.
+ 5. data: webdataset throughput per core (ours, open_clip's, ours with decode_on='device') and `decode_batch` on the GPU.
+ 6. matrix: short tiny runs in every precision, compile, channels_last + grad checkpointing, teachers, ALBEF.
  7. paper: tiny default runs (with the evaluation) side by side on the device, as `make paper` starts them
     (`default_jobs()` at a time, two waves): the wall time per run, and the tiny reproduction's estimate from it.
-    Last in the budget; `--sections paper` runs it alone (about 2-4 minutes).
+
+The estimates (`ESTIMATE_S`, one H100, seconds) are a budget read off the code, not a measurement: torch.compile
+cost 70-75 s per model from a cold cache on CPU, and the step section compiles our student and two separate teachers
+for each of two models; the others follow the CPU rehearsal's section times (`DRY_ESTIMATE_S`, 2 cores) with the
+compiles they add. By them the default budget of 480 s holds step, nonfinite, resume and data; `--sections mfu matrix
+paper` is the second command, if the session's device time allows. Every section checks the clock before it starts
+and its results are written as it ends, so a wrong estimate costs sections, never finished results.
 """
 
 import argparse, json, os, sys, time, warnings
@@ -31,23 +40,28 @@ from psd_clip.callbacks import InjectNaN, StopAtCB
 from psd_clip.learner import Callback
 from psd_clip.train import train
 
+CARRIED = ["open_clip", "ftfy", "wcwidth", "fastcore", "webdataset", "braceexpand"]  # not in a GPU machine's image
 STEP_VARIANTS = ["open_clip", "clip", "clip_again", "psd_self_rows", "psd_ema_subset", "psd_snapshot_subset"]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="CPU: tiny presets, small batches, few repeats")
-    parser.add_argument("--budget-s", type=float, default=330, help="start no new section after this many seconds")
+    parser.add_argument("--budget-s", type=float, default=None, help="start no section that would end after this many seconds (default: 480, dry run 180)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU; default: H100 989, H200 989 (bf16 dense)")
-    parser.add_argument("--sections", nargs="+", default=["step", "resume", "nonfinite", "mfu", "matrix", "data", "paper"])
+    parser.add_argument("--sections", nargs="+", default=list(ESTIMATE_S))
     paper_runs = len(run_cost.recorded_runs())  # every run the committed tables list
     parser.add_argument("--paper-runs", type=int, default=paper_runs, help="distinct runs of the tiny reproduction (docs/reproducing.md)")
     return parser.parse_args(argv)
 
 
-def timed_section(name, out, start, budget, fn):
-    if time.time() - start > budget:
-        out[name] = "skipped: time budget spent"
+ESTIMATE_S = dict(step=260, nonfinite=60, resume=90, mfu=160, data=60, matrix=240, paper=180)  # one H100, seconds (see above)
+DRY_ESTIMATE_S = dict(step=25, nonfinite=8, resume=12, mfu=15, data=18, matrix=30, paper=40)  # 2 CPU cores, measured (make gpu-rehearsal)
+
+
+def timed_section(name, out, start, budget, fn, estimate):
+    if time.time() - start + estimate > budget:
+        out[name] = f"skipped: {budget - (time.time() - start):.0f}s left of the budget, the section needs about {estimate}s"
         print(name, out[name], flush=True)
         return
     t = time.time()
@@ -55,7 +69,7 @@ def timed_section(name, out, start, budget, fn):
         out[name] = fn()
     except Exception as e:
         out[name] = f"failed: {type(e).__name__}: {str(e)[:400]}"
-    print(f"== {name} done in {time.time() - t:.0f}s", flush=True)
+    print(f"== {name} done in {time.time() - t:.0f}s (estimate {estimate}s)", flush=True)
 
 
 def step_section(dry, peak):
@@ -64,8 +78,12 @@ def step_section(dry, peak):
         if dry
         else ["--arch", "RN50", "ViT-B-32", "--batch", "256", "--repeats", "10", "--warmup", "3", "--device", "cuda"]
     )
-    results = svo.main([*argv, "--variants", *STEP_VARIANTS, *(["--peak-tflops", str(peak)] if peak else [])])
-    return {r["arch"]: r for r in results}
+    archs, argv = argv[1:3], argv[3:]
+    results = {}
+    for arch in archs:  # one model at a time, the compile caches reset between: each graph is compiled for its own batch
+        results[arch] = svo.main(["--arch", arch, *argv, "--variants", *STEP_VARIANTS, *(["--peak-tflops", str(peak)] if peak else [])])[0]
+        torch._dynamo.reset()
+    return results
 
 
 def mfu_section(dry, peak, deadline):
@@ -205,10 +223,13 @@ def paper_section(dry, root: Path, paper_runs: int):
 
 def main(argv=None):
     args, start = parse_args(argv), time.time()
+    budget = args.budget_s or (180 if args.dry_run else 480)
     out_dir = Path(os.environ.get("OUT", "/tmp/gout"))
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = Path(os.environ.get("RUNS", "/tmp/g"))
     runs.mkdir(parents=True, exist_ok=True)
+    for name in CARRIED:
+        __import__(name)
     if not args.dry_run and not torch.cuda.is_available():
         sys.exit("No GPU: run with --dry-run on a CPU")
     peak = args.peak_tflops or (None if args.dry_run else 989.0)  # H100 SXM / H200: 989 TFLOP/s dense bf16
@@ -217,21 +238,24 @@ def main(argv=None):
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none",
         "dry_run": args.dry_run,
         "peak_tflops": peak,
+        "carried": {name: getattr(sys.modules.get(name), "__file__", None) for name in CARRIED},  # where each came from
     }
     sections = dict(
         step=lambda: step_section(args.dry_run, peak),
-        mfu=lambda: mfu_section(args.dry_run, peak, start + args.budget_s),
+        mfu=lambda: mfu_section(args.dry_run, peak, start + budget),
         resume=lambda: resume_section(args.dry_run, runs / "resume"),
         nonfinite=lambda: nonfinite_section(args.dry_run, runs / "nonfinite"),
-        matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + args.budget_s),
+        matrix=lambda: matrix_section(args.dry_run, runs / "matrix", start + budget),
         data=lambda: data_throughput.main(["--images", "256" if args.dry_run else "1024", "--passes", "3"]),
         paper=lambda: paper_section(args.dry_run, runs / "paper", args.paper_runs),
     )
+    estimates = DRY_ESTIMATE_S if args.dry_run else ESTIMATE_S
     for name in args.sections:
-        timed_section(name, out, start, args.budget_s, sections[name])
+        timed_section(name, out, start, budget, sections[name], estimates[name])
         torch._dynamo.reset()  # drop the compiled graphs (and the models they hold) of the section
-    out["wall_s"] = round(time.time() - start)
-    (out_dir / "gpu.json").write_text(json.dumps(out, indent=1, default=str))
+        out["wall_s"] = round(time.time() - start)
+        (out_dir / "gpu.json.tmp").write_text(json.dumps(out, indent=1, default=str))  # every finished section survives a kill
+        os.replace(out_dir / "gpu.json.tmp", out_dir / "gpu.json")
     print(json.dumps({k: v for k, v in out.items() if k not in ("step", "mfu")}, indent=1, default=str))
     return out
 
