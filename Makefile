@@ -88,7 +88,7 @@ readme: venv
 world-check: venv
 	$(BIN)/python -m psd_clip.world_check
 
-## All tests: lint, notebooks in sync and clean, notebook tests (nbdev_test), then pytest.
+## All tests: lint, notebooks in sync and clean, notebook tests (nbdev_test), pytest, the GPU check's CPU rehearsal; the tree unchanged.
 test: venv lint
 	$(TREE) > $(VENV)/tree.before
 	$(SNAPSHOT) > $(VENV)/before.md5
@@ -98,6 +98,7 @@ test: venv lint
 	$(BIN)/python tools/readme.py --check
 	$(THREADS) $(BIN)/nbdev_test --n_workers 2 --timing --flags slow
 	$(THREADS) $(BIN)/python -m pytest -q tests
+	$(MAKE) --no-print-directory gpu-rehearsal
 	$(TREE) | diff $(VENV)/tree.before - >/dev/null || (git status --porcelain; echo "make test changed the files above: a test or a run wrote into the repository"; exit 1)
 
 ## JupyterLab on nbs/: saving cleans a notebook as nbdev_clean does; runs as root too (tools/jupyter_server_config.py).
