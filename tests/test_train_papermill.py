@@ -17,7 +17,9 @@ def test_one_parameters_cell(path):
     assert len(parameter_cells(path)) == 1
 
 
-def test_tiny_run(tmp_path):
+def test_tiny_run(tmp_path, monkeypatch):
+    "The demo's path, short and cold: papermill through the end-of-run evaluation with no cache of this machine's."
+    monkeypatch.setenv("PSD_CLIP_CACHE", str(tmp_path / "cache")), monkeypatch.setenv("PSD_CLIP_RUNS", str(tmp_path / "runs"))
     params = dict(method="clip", n_train=256, batch_size=32, epochs=2, max_steps=4, out_dir=str(tmp_path / "run"))
     papermill.execute_notebook(NBS / "train.ipynb", tmp_path / "out.ipynb", parameters=params, kernel_name="python3", progress_bar=False)
     results = json.loads((tmp_path / "run" / "results.json").read_text())
