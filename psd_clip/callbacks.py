@@ -7,17 +7,16 @@ from __future__ import annotations
 import json, math, signal, sys, threading, time
 from pathlib import Path
 import torch
-from fastcore.basics import patch
 from tqdm import tqdm
 from .decode import DeviceImages, decode_batch
 from .model import clamp_logit_scale
-from .distributed import all_reduce_mean, any_rank
+from .distributed import all_reduce_mean, any_rank, gather_objects
 from .checkpoint import prune_checkpoints, save_atomic
-from .learner import Callback, SkipStep, StopTraining, Trainer
+from .learner import CALLBACK_ORDER, Callback, SkipStep, StopTraining, Trainer
 
 # %% auto #0
 __all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'InjectNaN', 'ProgressCB', 'CheckpointCB',
-           'SignalCB', 'StopAtCB']
+           'DamagedShardsCB', 'SignalCB', 'StopAtCB']
 
 # %% ../nbs/07a_callbacks.ipynb #af507125
 def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
@@ -28,7 +27,7 @@ def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
 # %% ../nbs/07a_callbacks.ipynb #7e979f8c
 class DeviceCB(Callback):
     "Moves each batch to the run's device (or decodes it there, with `decode_on='device'`)."
-    order = -10
+    order = CALLBACK_ORDER['device']
     def before_batch(self, t: Trainer):
         layout = torch.channels_last if t.cfg.channels_last else torch.contiguous_format
         if isinstance(t.images, DeviceImages): t.images = decode_batch(t.images, t.env.device, layout)  # decode_on='device'
@@ -63,36 +62,31 @@ class NonFiniteCB(Callback):
         if t.env.world_size > 1: (t.loss * 0).backward()  # DDP expects every rank to finish a backward pass
         raise SkipStep
 
-# %% ../nbs/07a_callbacks.ipynb #358fccbb
-@patch
-def flag_on_device(self: NonFiniteCB, t: Trainer):
-    "Decide the skip on the device, so the host queues backward and update without waiting for the forward pass."
-    bad = (all_reduce_mean((~torch.isfinite(t.loss.detach())).float(), t.env) > 0).long()  # any rank's
-    skipped, streak, longest = self.counts.unbind()
-    streak = (streak + 1) * bad
-    self.counts, t.step_kept = torch.stack([skipped + bad, streak, torch.maximum(longest, streak)]), bad == 0
+    def flag_on_device(self, t: Trainer):
+        "Decide the skip on the device, so the host queues backward and update without waiting for the forward pass."
+        bad = (all_reduce_mean((~torch.isfinite(t.loss.detach())).float(), t.env) > 0).long()  # any rank's
+        skipped, streak, longest = self.counts.unbind()
+        streak = (streak + 1) * bad
+        self.counts, t.step_kept = torch.stack([skipped + bad, streak, torch.maximum(longest, streak)]), bad == 0
 
-@patch
-def read_counts(self: NonFiniteCB, t: Trainer) -> int:
-    "The counts on the host (`skipped_steps`, `nonfinite_streak`); returns the longest streak since the last read."
-    t.skipped_steps, t.nonfinite_streak, longest = self.counts.tolist()
-    self.counts[2] = t.nonfinite_streak
-    return longest
+    def read_counts(self, t: Trainer) -> int:
+        "The counts on the host (`skipped_steps`, `nonfinite_streak`); returns the longest streak since the last read."
+        t.skipped_steps, t.nonfinite_streak, longest = self.counts.tolist()
+        self.counts[2] = t.nonfinite_streak
+        return longest
 
-# %% ../nbs/07a_callbacks.ipynb #409f1e4c
-@patch
-def after_batch(self: NonFiniteCB, t: Trainer):
-    "Read the device's counts at log and checkpoint steps, which read the host's anyway."
-    if self.on_device and (t.step % t.cfg.log_every == 0 or t.step % t.cfg.ckpt_every == 0): _stop_if_diverged(t, self.read_counts(t))
+    def after_batch(self, t: Trainer):
+        "Read the device's counts at log and checkpoint steps, which read the host's anyway."
+        if self.on_device and (t.step % t.cfg.log_every == 0 or t.step % t.cfg.ckpt_every == 0): _stop_if_diverged(t, self.read_counts(t))
 
-@patch
-def after_fit(self: NonFiniteCB, t: Trainer):
-    if self.on_device and t.error is None: self.read_counts(t)
+    def after_fit(self, t: Trainer):
+        if self.on_device and t.error is None: self.read_counts(t)
+
 
 # %% ../nbs/07a_callbacks.ipynb #a346df7a
 class MetricsCB(Callback):
     "Averages every term over `log_every` steps and all ranks; rank 0 writes metrics.jsonl and TensorBoard."
-    order = 10
+    order = CALLBACK_ORDER['metrics']
     def before_fit(self, t: Trainer):
         self.path, self.writer = Path(t.cfg.out_dir) / 'metrics.jsonl', None
         if t.env.rank == 0:
@@ -113,28 +107,27 @@ class MetricsCB(Callback):
         if t.error is None and t.step > self.first: self.log(t)
         if self.writer: self.writer.close()
 
-# %% ../nbs/07a_callbacks.ipynb #6be65577
-@patch
-def log(self: MetricsCB, t: Trainer):
-    "Average the window, write it (rank 0) and start a new window."
-    steps, seconds, keys = t.step - self.first, time.perf_counter() - self.start, sorted(self.sums)
-    updates = torch.as_tensor(self.updates, dtype=torch.float, device=t.env.device)  # 0 with terms: all skipped, NaN
-    local = torch.stack([self.sums[k] / updates for k in keys]
-                        + [torch.tensor(self.wait / steps, device=t.env.device)])
-    means = all_reduce_mean(local, t.env).tolist()
-    row = dict(step=t.step, epoch=t.epoch, **dict(zip(keys, means)), lr=getattr(t, 'lr', 0.),
-               logit_scale=t.model.logit_scale.exp().item(), samples_per_s=steps * t.cfg.batch_size / seconds,
-               data_wait_s=means[-1], skipped_steps=t.skipped_steps)
-    t.last_metrics = row
-    if t.env.rank == 0:
-        with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')
-        for k, v in row.items(): self.writer.add_scalar(f'train/{k}', v, t.step)
-    self.reset(t)
+    def log(self, t: Trainer):
+        "Average the window, write it (rank 0) and start a new window."
+        steps, seconds, keys = t.step - self.first, time.perf_counter() - self.start, sorted(self.sums)
+        updates = torch.as_tensor(self.updates, dtype=torch.float, device=t.env.device)  # 0 with terms: all skipped, NaN
+        local = torch.stack([self.sums[k] / updates for k in keys]
+                            + [torch.tensor(self.wait / steps, device=t.env.device)])
+        means = all_reduce_mean(local, t.env).tolist()
+        row = dict(step=t.step, epoch=t.epoch, **dict(zip(keys, means)), lr=getattr(t, 'lr', 0.),
+                   logit_scale=t.model.logit_scale.exp().item(), samples_per_s=steps * t.cfg.batch_size / seconds,
+                   data_wait_s=means[-1], skipped_steps=t.skipped_steps)
+        t.last_metrics = row
+        if t.env.rank == 0:
+            with open(self.path, 'a') as f: f.write(json.dumps(row) + '\n')
+            for k, v in row.items(): self.writer.add_scalar(f'train/{k}', v, t.step)
+        self.reset(t)
+
 
 # %% ../nbs/07a_callbacks.ipynb #239d94cd
 class InjectNaN(Callback):
     "Makes the loss NaN at the given steps: to see how a run (and a callback of yours) handles a non-finite loss."
-    order = -1  # before `NonFiniteCB`'s check
+    order = CALLBACK_ORDER['change_loss']  # before `NonFiniteCB`'s check
     def __init__(self, steps): self.steps = set(steps)
     def after_loss(self, t: Trainer):
         if t.step in self.steps: t.loss = t.loss * math.nan
@@ -142,7 +135,7 @@ class InjectNaN(Callback):
 # %% ../nbs/07a_callbacks.ipynb #4b35374f
 class ProgressCB(Callback):
     "A tqdm bar over the run's steps on rank 0, showing the latest logged loss, alpha, lr and throughput."
-    order = 20
+    order = CALLBACK_ORDER['progress']
     def before_fit(self, t: Trainer):
         total = min(t.total_steps, t.cfg.max_steps or t.total_steps)
         self.bar = tqdm(total=total, initial=t.step, desc=f'{t.cfg.method} {t.cfg.scale}', disable=t.env.rank != 0,
@@ -158,7 +151,7 @@ class ProgressCB(Callback):
 # %% ../nbs/07a_callbacks.ipynb #ebd9c65b
 class CheckpointCB(Callback):
     "Every `ckpt_every` steps and at the end, rank 0 writes step_{step}.pt atomically and keeps the newest `keep_ckpts`."
-    order = 30
+    order = CALLBACK_ORDER['checkpoint']
     def before_fit(self, t: Trainer): self.saved_step = t.step
     def after_batch(self, t: Trainer):
         if t.step % t.cfg.ckpt_every == 0: self.save(t)
@@ -171,10 +164,26 @@ class CheckpointCB(Callback):
             prune_checkpoints(t.cfg.out_dir, t.cfg.keep_ckpts)
         self.saved_step = t.step
 
+# %% ../nbs/07a_callbacks.ipynb #c0da8b15
+class DamagedShardsCB(Callback):
+    "Train callback: stop when more than `cfg.max_damaged_shard_fraction` of a rank's shards are damaged; gather their names."
+    order = CALLBACK_ORDER['guard']
+    def after_batch(self, t):
+        counts = t.data.counts
+        if 'shards' not in counts: return  # embedded data has no shards (the same on every rank: no collective)
+        too_many = len(counts['damaged_shards']) > t.cfg.max_damaged_shard_fraction * counts['shards']
+        if any_rank(too_many, t.env):
+            names = sorted({n for names in gather_objects(counts['damaged_shards'], t.env) for n in names})
+            raise RuntimeError(f"{len(names)} damaged shards, more than max_damaged_shard_fraction={t.cfg.max_damaged_shard_fraction} "
+                               f"of {t.cfg.data_root}: {', '.join(names)}. Download them again, or raise max_damaged_shard_fraction")
+    def after_fit(self, t):
+        if t.error is None and 'shards' in t.data.counts and t.env.world_size > 1:
+            t.data.counts['damaged_shards'] = sorted({n for names in gather_objects(t.data.counts['damaged_shards'], t.env) for n in names})
+
 # %% ../nbs/07a_callbacks.ipynb #0e728f2d
 class SignalCB(Callback):
     "SIGTERM/SIGINT end the run after the current step (checkpointed by `CheckpointCB`)."
-    order = 40
+    order = CALLBACK_ORDER['stop']
     def before_fit(self, t: Trainer):
         self.caught, self.previous = None, {}
         if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
@@ -188,7 +197,7 @@ class SignalCB(Callback):
 # %% ../nbs/07a_callbacks.ipynb #543384f8
 class StopAtCB(Callback):
     "Ends the run once `step` steps are done."
-    order = 40
+    order = CALLBACK_ORDER['stop']
     def __init__(self, step: int): self.stop_step = step
     def after_batch(self, t: Trainer):
         if t.step >= self.stop_step: raise StopTraining(f'stopped at step {t.step}')

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import json, os, random, warnings
 from pathlib import Path
-import numpy as np, torch
-from .model import create_model, unwrap
+import numpy as np, open_clip, torch
+from .model import PretrainedError, create_model, unwrap
 
 # %% auto #0
 __all__ = ['rng_states', 'set_rng_states', 'save_atomic', 'checkpoint_files', 'prune_checkpoints', 'save_open_clip',
-           'read_checkpoint', 'run_model', 'model_from_state', 'load_model']
+           'read_checkpoint', 'run_model', 'model_from_state', 'load_weights', 'load_model', 'pretrained_file',
+           'load_pretrained']
 
 # %% ../nbs/06_checkpoint.ipynb #13f233b3
 def rng_states() -> dict:
@@ -90,17 +91,62 @@ def model_from_state(state: dict, path: Path, # what `read_checkpoint` read, and
     config = dict(state['config'], step=state.get('step'))
     arch = arch or config.get('arch')
     if arch is None: raise ValueError(f"{path} holds bare weights and no results.json is beside it: pass arch= (e.g. 'psd-tiny-cnn')")
-    model = run_model(config, arch)
-    weights, expected = {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in state['model'].items()}, model.state_dict()
+    return load_weights(run_model(config, arch), state['model'], path, arch), dict(config, arch=arch)
+
+def load_weights(model, weights: dict, path, arch: str) -> torch.nn.Module:
+    "`model` with `weights` (DDP and compile prefixes dropped); a one-line ValueError when they are another arch's."
+    expected = model.state_dict()
+    # batch-norm step counters are not weights: a tower saved with frozen statistics has none
+    counters = {k: v for k, v in expected.items() if k.endswith('num_batches_tracked')}
+    weights = counters | {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in weights.items()}
     if {k: v.shape for k, v in weights.items()} != {k: v.shape for k, v in expected.items()}:
         unlike = sum(k in expected and v.shape != expected[k].shape for k, v in weights.items())
         raise ValueError(f"{path} does not hold {arch!r} weights ({len(expected.keys() - weights.keys())} missing, "
                          f"{len(weights.keys() - expected.keys())} unexpected, {unlike} of another shape): pass the arch it was trained with")
-    model.load_state_dict(weights)
-    return model, dict(config, arch=arch)
+    model.load_state_dict(weights, strict=not counters.keys() - weights.keys())
+    return model
 
 def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a bare open_clip state dict)
                arch: str | None = None, # needed for a bare state dict without results.json beside it
               ) -> tuple[torch.nn.Module, dict]:
     "The model saved at `path` and what is known of its run (its resolved config, arch and step)."
     return model_from_state(*read_checkpoint(path), arch)
+
+# %% ../nbs/06_checkpoint.ipynb #ed7d2ac1
+def _tag_files(arch: str, tag: str) -> tuple[list[Path], str]:
+    "The files in which open_clip's `tag` weights of `arch` may already lie, and where a user would put them."
+    source = open_clip.get_pretrained_cfg(arch, tag)
+    if source.get('hf_hub'):
+        from huggingface_hub import try_to_load_from_cache
+        repo, name = os.path.split(source['hf_hub'].rstrip('/') + ('/' if source['hf_hub'].endswith('/') else ''))
+        names = [name] if name else ['open_clip_model.safetensors', 'open_clip_pytorch_model.bin']
+        found = [try_to_load_from_cache(repo, n, cache_dir=os.environ.get('HF_HUB_CACHE')) for n in names]
+        return [Path(f) for f in found if isinstance(f, str)], f"the Hugging Face hub cache (huggingface_hub.hf_hub_download('{repo}', '{names[-1]}'))"
+    cached = Path('~/.cache/clip').expanduser() / os.path.basename(source.get('url', tag))
+    return [cached], str(cached)
+
+def pretrained_file(source: str, # a file's path, or an open_clip pretrained tag of `arch`
+                    arch: str) -> Path:
+    "The local file `source` names; a one-line `PretrainedError` when there is none."
+    if Path(source).is_file(): return Path(source)
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if source not in tags:
+        raise PretrainedError(f"pretrained={source!r} is neither a file nor an open_clip pretrained tag of arch {arch!r} "
+                              f"({'its tags: ' + ', '.join(tags) if tags else 'it has none'})")
+    files, where = _tag_files(arch, source)
+    if not any(f.is_file() for f in files):
+        raise PretrainedError(f"open_clip's {arch} {source!r} weights are not on this machine and runs never download: "
+                              f"fetch them where there is internet and put them in {where}, or pass the file's path")
+    return next(f for f in files if f.is_file())
+
+def load_pretrained(model, # a fresh `arch` model from `create_model`
+                    source: str, arch: str) -> torch.nn.Module:
+    "`model` with the weights `source` names (a psd_clip or open_clip file, or an open_clip tag of `arch`)."
+    path = pretrained_file(source, arch)
+    try: weights = open_clip.factory.load_state_dict(str(path))  # open_clip's reader: safetensors, {'state_dict': ...}, 'module.'
+    except Exception as e:
+        raise PretrainedError(f"pretrained={source!r}: {path} is unreadable ({type(e).__name__}: {str(e)[:100]}); "
+                              "pass a psd_clip or open_clip weights file") from None
+    if 'model' in weights and 'config' in weights: weights = weights['model']  # a psd_clip training checkpoint
+    try: return load_weights(model, weights, path, arch)
+    except ValueError as e: raise PretrainedError(f'pretrained={source!r}: {e}') from None

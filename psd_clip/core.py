@@ -4,16 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #c1779e43
 from __future__ import annotations
-import argparse, dataclasses, math, os, random, typing
+import argparse, dataclasses, json, math, os, random, typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'IN_CHECKOUT', 'PROJECT_ROOT',
-           'DATA_DIR', 'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config',
-           'same_steps_epochs', 'resolve', 'config_parser', 'config_argv', 'seed_everything', 'save_figure',
-           'pick_device', 'autocast_dtype', 'cache_dir']
+__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'FINE_TUNE', 'IN_CHECKOUT',
+           'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config',
+           'same_steps_epochs', 'resolve', 'fine_tune_recipe', 'pretrained_settings', 'config_parser', 'config_argv',
+           'seed_everything', 'save_figure', 'pick_device', 'autocast_dtype', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -77,6 +77,12 @@ class RunConfig:
     scale: str = 'tiny'  # a name from `SCALES`
     method: str = 'psd'  # psd | clip | label_smoothing | albef
     arch: str | None = None  # model architecture (open_clip name or a psd_clip tiny preset)
+    pretrained: str | None = None  # fine-tune from: a psd_clip model_final.pt or checkpoint, an open_clip file, or a cached open_clip tag
+    lock_image: bool = False  # freeze the image tower (LiT), all but its last `lock_image_unlocked_groups` layer groups
+    lock_image_unlocked_groups: int = 0
+    lock_image_freeze_bn_stats: bool = False  # locked image tower: also freeze its batch-norm statistics
+    lock_text: bool = False  # freeze the text tower, all but its last `lock_text_unlocked_layers` blocks
+    lock_text_unlocked_layers: int = 0
     epochs: int | None = None
     budget: float = 1.0  # share of the scale's steps: multiplies its epochs in either regime (only where epochs is unset)
     batch_size: int | None = None  # global batch, split evenly over processes
@@ -155,6 +161,7 @@ _RANGES = dict(  # setting: (test, what it must be)
     teacher_momentum=(lambda v: 0 <= v < 1, 'in [0, 1)'), teacher_temperature=(lambda v: v > 0, '> 0'),
     label_smoothing=(lambda v: 0 <= v < 1, 'in [0, 1)'), albef_alpha=(lambda v: 0 <= v <= 1, 'in [0, 1]'), seed=(lambda v: v >= 0, '>= 0'),
     init_seed=(lambda v: v >= 0, '>= 0'), n_train=(lambda v: v > 0, '> 0'), image_size=(lambda v: v >= 16, '>= 16'), workers=(lambda v: v >= 0, '>= 0'),
+    lock_image_unlocked_groups=(lambda v: v >= 0, '>= 0'), lock_text_unlocked_layers=(lambda v: v >= 0, '>= 0'),
     n_gpus=(lambda v: v >= 1, '>= 1'), ckpt_every=(lambda v: v >= 1, '>= 1'), keep_ckpts=(lambda v: v >= 1, '>= 1'),
     log_every=(lambda v: v >= 1, '>= 1'), max_steps=(lambda v: v >= 1, '>= 1'), nan_patience=(lambda v: v >= 1, '>= 1'),
     noise_scale=(lambda v: 0 <= v < math.inf, '>= 0'), max_damaged_shard_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
@@ -197,7 +204,34 @@ def resolve(cfg: RunConfig) -> RunConfig:
         scale = own_scale(cfg)
     extra = EMOJI_PAIRS if cfg.with_emoji and scale.source == 'embedded' else 0
     recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime, extra, cfg.budget)
+    if cfg.pretrained: cfg, recipe = _with_pretrained(cfg), fine_tune_recipe(recipe)
     return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None}))
+
+# %% ../nbs/00_core.ipynb #e9a9a6ce
+FINE_TUNE = dict(lr=0.1, warmup_steps=0.1, epochs=0.25)  # a pretrained start: these shares of the scale's recipe
+
+def fine_tune_recipe(recipe: dict) -> dict:
+    "A scale's `recipe` shrunk to fine-tune from pretrained weights: a tenth of its peak lr and warm-up, a quarter of its epochs."
+    return recipe | dict(lr=recipe['lr'] * FINE_TUNE['lr'], warmup_steps=round(recipe['warmup_steps'] * FINE_TUNE['warmup_steps']),
+                         epochs=max(1, round(recipe['epochs'] * FINE_TUNE['epochs'])))
+
+def pretrained_settings(source: str) -> dict:
+    "The arch and image size of the psd_clip run whose weights the file `source` holds; {} for an open_clip file or tag."
+    path, config = Path(source), {}
+    if not path.is_file(): return config
+    try: state = torch.load(path, map_location='cpu', weights_only=True, mmap=True)  # mmap: reads the config, not the weights
+    except Exception: state = None  # loading it later says what is wrong with it
+    if isinstance(state, dict) and isinstance(state.get('config'), dict): config = state['config']  # a training checkpoint
+    elif (path.parent / 'results.json').exists(): config = json.loads((path.parent / 'results.json').read_text()).get('config', {})
+    return {k: config[k] for k in ('arch', 'image_size') if config.get(k) is not None}
+
+def _with_pretrained(cfg: RunConfig) -> RunConfig:
+    "`cfg` with the pretrained weights' arch and image size; a ValueError when `cfg` names others."
+    found = pretrained_settings(cfg.pretrained)
+    clash = [f'{k}={getattr(cfg, k)!r}' for k, v in found.items() if getattr(cfg, k) not in (None, v)]
+    if clash: raise ValueError(f"pretrained={cfg.pretrained!r} holds a {found.get('arch')!r} model at {found.get('image_size')} px, "
+                               f"not {' and '.join(clash)}: leave those out (they are read from the file)")
+    return dataclasses.replace(cfg, **found)
 
 # %% ../nbs/00_core.ipynb #a6ec3f4d
 def config_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 import numpy as np, torch
 import torchvision.transforms.v2.functional as TF
-from fastcore.basics import patch
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, IterableDataset
@@ -59,18 +58,17 @@ class ImageTransform:
         w, h = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
         return int(top_u * (height - h + 1)), int(left_u * (width - w + 1)), h, w
 
-# %% ../nbs/02_data.ipynb #6c05fa5e
-@patch
-def __call__(self: ImageTransform, image, generator: torch.Generator | None = None) -> torch.Tensor:
-    "Transform one image; a train transform's randomness comes from `generator` if given."
-    x, size = as_uint8_chw(image), self.image_size
-    if self.train: x = TF.resized_crop(x, *self.crop_box(*x.shape[1:], generator), size=[size, size], antialias=True)
-    elif tuple(x.shape[1:]) != (size, size): x = TF.center_crop(TF.resize(x, size, antialias=True), [size, size])
-    return TF.normalize(x.float() / 255, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD)
+    def __call__(self, image, generator: torch.Generator | None = None) -> torch.Tensor:
+        "Transform one image; a train transform's randomness comes from `generator` if given."
+        x, size = as_uint8_chw(image), self.image_size
+        if self.train: x = TF.resized_crop(x, *self.crop_box(*x.shape[1:], generator), size=[size, size], antialias=True)
+        elif tuple(x.shape[1:]) != (size, size): x = TF.center_crop(TF.resize(x, size, antialias=True), [size, size])
+        return TF.normalize(x.float() / 255, OPENAI_DATASET_MEAN, OPENAI_DATASET_STD)
 
 def image_transform(image_size: int, train: bool) -> ImageTransform:
     "The train (mild random resized crop, no flip) or eval (resize, centre crop) transform, both CLIP-normalized."
     return ImageTransform(image_size, train)
+
 
 # %% ../nbs/02_data.ipynb #64aa82e4
 class PairDataset(Dataset):

@@ -102,7 +102,8 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
     was_training = model.training
     model.eval().to(enc.device)
     try:
-        if suite in MINI_SUITES: return evaluate_mini(enc, image_size or _image_size(model), scenes=suite == 'mini_scenes')
+        if suite in MINI_SUITES:
+            return evaluate_mini(enc, image_size or _image_size(model), scenes=suite != 'mini', probe_and_shifts=suite != 'mini_domains')
         if suite == 'own': return evaluate_own(enc, image_size or _image_size(model), **(own or {}))
         return evaluate_benchmarks(enc, SUITES[suite], root, image_size, probe=suite in ('linear_probe', 'full'), notes=notes)
     finally: model.train(was_training)

@@ -7,16 +7,17 @@ from __future__ import annotations
 import math, time
 from dataclasses import asdict
 import torch
-from fastcore.basics import patch, store_attr
+from fastcore.basics import store_attr
 from .core import RunConfig, autocast_dtype, make_config, resolve
 from .data import get_tokenizer, make_train_data
-from .model import create_model, model_context_length, param_groups
+from .model import create_model, lock_towers, model_context_length, param_groups
 from .loss import build_objective
 from .distributed import DistEnv, gather_objects
-from .checkpoint import rng_states, set_rng_states
+from .checkpoint import load_pretrained, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'make_trainer', 'toy_config']
+__all__ = ['CALLBACK_ORDER', 'lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'make_trainer',
+           'toy_config']
 
 # %% ../nbs/07_learner.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -43,9 +44,19 @@ def make_optimization(model, cfg: RunConfig, total_steps: int, device: torch.dev
 class SkipStep(Exception): "Raised by a callback to skip this batch's parameter update."
 class StopTraining(Exception): "Raised by a callback to end the run after this step; the end-of-run callbacks still run."
 
+CALLBACK_ORDER = dict(  # where each kind of callback acts within an event, lowest first: the kit's one list of it
+    device=-10,  # DeviceCB: the batch is on the device before anything reads it
+    change_loss=-1,  # InjectNaN: what changes the loss acts before the check reads it
+    step=0,  # TeacherCB, NonFiniteCB and any callback that names no place: the step's own work, in the order given
+    metrics=10,  # MetricsCB: logs the step's values once they are final
+    progress=20,  # ProgressCB: shows the values just logged
+    checkpoint=30,  # CheckpointCB: saves what the step left
+    guard=35,  # DamagedShardsCB: stops the run after the checkpoint, so no work is lost
+    stop=40)  # SignalCB, StopAtCB: end the run after everything else
+
 class Callback:
-    "Base class for a piece of the run: a method per event it handles; lower `order` runs first."
-    order = 0
+    "Base class for a piece of the run: a method per event it handles; `order` (see `CALLBACK_ORDER`) runs lowest first."
+    order = CALLBACK_ORDER['step']
 
 # %% ../nbs/07_learner.ipynb #f241aac8
 class Trainer:
@@ -70,107 +81,93 @@ class Trainer:
         for cb in self.callbacks:
             if hasattr(cb, event): getattr(cb, event)(self)
 
-# %% ../nbs/07_learner.ipynb #78eb4e40
-@patch
-def fit(self: Trainer):
-    "Train from the current position to the end, or until a callback raises `StopTraining`."
-    self.error = None
-    self.callback('before_fit')
-    try:
-        while self.epoch < self.cfg.epochs:
-            self.one_epoch()
-            self.epoch, self.step_in_epoch = self.epoch + 1, 0
-    except StopTraining as stop: self.stop_reason = str(stop)
-    except BaseException as e: self.error = e; raise
-    finally: self.callback('after_fit')
+    # the loop
+    def fit(self):
+        "Train from the current position to the end, or until a callback raises `StopTraining`."
+        self.error = None
+        self.callback('before_fit')
+        try:
+            while self.epoch < self.cfg.epochs:
+                self.one_epoch()
+                self.epoch, self.step_in_epoch = self.epoch + 1, 0
+        except StopTraining as stop: self.stop_reason = str(stop)
+        except BaseException as e: self.error = e; raise
+        finally: self.callback('after_fit')
 
-# %% ../nbs/07_learner.ipynb #7ef87a77
-@patch
-def one_epoch(self: Trainer):
-    "This rank's batches of the epoch, from the stored position within it."
-    self.callback('before_epoch')
-    batches = iter(self.data.loader(self.epoch, self.step_in_epoch))
-    while (batch := self.next_batch(batches)) is not None:
-        self.images, self.tokens = batch
-        self.one_batch()
-    self.callback('after_epoch')
+    def one_epoch(self):
+        "This rank's batches of the epoch, from the stored position within it."
+        self.callback('before_epoch')
+        batches = iter(self.data.loader(self.epoch, self.step_in_epoch))
+        while (batch := self.next_batch(batches)) is not None:
+            self.images, self.tokens = batch
+            self.one_batch()
+        self.callback('after_epoch')
 
-@patch
-def next_batch(self: Trainer, batches):
-    "The next batch (None at the end); the time spent waiting for it goes to `data_wait`."
-    start = time.perf_counter()
-    batch = next(batches, None)
-    self.data_wait = time.perf_counter() - start
-    return batch
+    def next_batch(self, batches):
+        "The next batch (None at the end); the time spent waiting for it goes to `data_wait`."
+        start = time.perf_counter()
+        batch = next(batches, None)
+        self.data_wait = time.perf_counter() - start
+        return batch
 
-# %% ../nbs/07_learner.ipynb #6536a511
-@patch
-def one_batch(self: Trainer):
-    "One step in named parts; a callback may skip the update, the position moves on regardless."
-    try:
-        self.callback('before_batch')
-        self.predict(); self.get_loss(); self.callback('after_loss')
-        self.backward(); self.opt_step(); self.callback('after_step')
-    except SkipStep: pass
-    self.zero_grad()
-    self.step, self.step_in_epoch = self.step + 1, self.step_in_epoch + 1
-    self.scheduler.step()
-    self.callback('after_batch')
+    def one_batch(self):
+        "One step in named parts; a callback may skip the update, the position moves on regardless."
+        try:
+            self.callback('before_batch')
+            self.predict(); self.get_loss(); self.callback('after_loss')
+            self.backward(); self.opt_step(); self.callback('after_step')
+        except SkipStep: pass
+        self.zero_grad()
+        self.step, self.step_in_epoch = self.step + 1, self.step_in_epoch + 1
+        self.scheduler.step()
+        self.callback('after_batch')
 
-# %% ../nbs/07_learner.ipynb #3521ae54
-@patch
-def autocast(self: Trainer):
-    "Mixed precision for the forward pass and the loss, as `cfg.precision` asks."
-    return torch.autocast(self.env.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+    # the parts of a step
+    def autocast(self):
+        "Mixed precision for the forward pass and the loss, as `cfg.precision` asks."
+        return torch.autocast(self.env.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
 
-@patch
-def predict(self: Trainer):
-    with self.autocast(): self.out = self.net(self.images, self.tokens)
+    def predict(self):
+        with self.autocast(): self.out = self.net(self.images, self.tokens)
 
-@patch
-def get_loss(self: Trainer):
-    "The objective's named terms, and their total: the sum of those ending in `_loss`."
-    with self.autocast():
-        self.terms = self.objective(self.out, self.images, self.tokens, step=self.step, epoch=self.epoch,
-                                    steps_per_epoch=self.data.steps_per_epoch, total_steps=self.total_steps)
-    self.loss = sum(v for k, v in self.terms.items() if k.endswith('_loss'))
+    def get_loss(self):
+        "The objective's named terms, and their total: the sum of those ending in `_loss`."
+        with self.autocast():
+            self.terms = self.objective(self.out, self.images, self.tokens, step=self.step, epoch=self.epoch,
+                                        steps_per_epoch=self.data.steps_per_epoch, total_steps=self.total_steps)
+        self.loss = sum(v for k, v in self.terms.items() if k.endswith('_loss'))
 
-# %% ../nbs/07_learner.ipynb #2a4f20cd
-@patch
-def backward(self: Trainer): self.scaler.scale(self.loss).backward()
+    def backward(self): self.scaler.scale(self.loss).backward()
 
-@patch
-def opt_step(self: Trainer):
-    "Unscale and clip the gradient (its global norm is kept as a diagnostic), then update."
-    self.scaler.unscale_(self.optimizer)
-    self.grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or math.inf)
-    self.lr = self.optimizer.param_groups[0]['lr']
-    if self.step_kept is not None and not self.scaler.is_enabled():  # (fp16's scaler skips non-finite gradients itself)
-        self.optimizer.found_inf = (~self.step_kept).float()  # fused AdamW then leaves weights, moments and step count
-    self.scaler.step(self.optimizer); self.scaler.update()
+    def opt_step(self):
+        "Unscale and clip the gradient (its global norm is kept as a diagnostic), then update."
+        self.scaler.unscale_(self.optimizer)
+        self.grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or math.inf)
+        self.lr = self.optimizer.param_groups[0]['lr']
+        if self.step_kept is not None and not self.scaler.is_enabled():  # (fp16's scaler skips non-finite gradients itself)
+            self.optimizer.found_inf = (~self.step_kept).float()  # fused AdamW then leaves weights, moments and step count
+        self.scaler.step(self.optimizer); self.scaler.update()
 
-@patch
-def zero_grad(self: Trainer): self.optimizer.zero_grad(set_to_none=True)
+    def zero_grad(self): self.optimizer.zero_grad(set_to_none=True)
 
-# %% ../nbs/07_learner.ipynb #6d9a5a43
-@patch
-def state_dict(self: Trainer) -> dict:
-    "Everything that decides the rest of the run (a collective: every rank must call it)."
-    return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scaler=self.scaler.state_dict(),
-                scheduler=self.scheduler.state_dict(), objective=self.objective.state_dict(), config=asdict(self.cfg),
-                step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, skipped_steps=self.skipped_steps,
-                nonfinite_streak=self.nonfinite_streak, rng=gather_objects(rng_states(), self.env),
-                data=gather_objects(self.data.state_dict(), self.env), train_time_s=self.train_time())
+    # checkpoints
+    def state_dict(self) -> dict:
+        "Everything that decides the rest of the run (a collective: every rank must call it)."
+        return dict(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), scaler=self.scaler.state_dict(),
+                    scheduler=self.scheduler.state_dict(), objective=self.objective.state_dict(), config=asdict(self.cfg),
+                    step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, skipped_steps=self.skipped_steps,
+                    nonfinite_streak=self.nonfinite_streak, rng=gather_objects(rng_states(), self.env),
+                    data=gather_objects(self.data.state_dict(), self.env), train_time_s=self.train_time())
 
-@patch
-def load_state_dict(self: Trainer, state: dict):
-    "Continue from `state`, as saved by `Trainer.state_dict`."
-    for name in ('model', 'optimizer', 'scaler', 'scheduler', 'objective'): getattr(self, name).load_state_dict(state[name])
-    for name in ('step', 'epoch', 'step_in_epoch', 'skipped_steps', 'nonfinite_streak'): setattr(self, name, state[name])
-    rng = state['rng']
-    set_rng_states(rng[self.env.rank] if len(rng) == self.env.world_size else rng[0])
-    if data := state.get('data'): self.data.load_state_dict(data[self.env.rank] if len(data) == self.env.world_size else data[0])
-    self.time_before = state.get('train_time_s', 0.)  # checkpoints older than the field: the earlier time is unknown
+    def load_state_dict(self, state: dict):
+        "Continue from `state`, as saved by `Trainer.state_dict`."
+        for name in ('model', 'optimizer', 'scaler', 'scheduler', 'objective'): getattr(self, name).load_state_dict(state[name])
+        for name in ('step', 'epoch', 'step_in_epoch', 'skipped_steps', 'nonfinite_streak'): setattr(self, name, state[name])
+        rng = state['rng']
+        set_rng_states(rng[self.env.rank] if len(rng) == self.env.world_size else rng[0])
+        if data := state.get('data'): self.data.load_state_dict(data[self.env.rank] if len(data) == self.env.world_size else data[0])
+        self.time_before = state.get('train_time_s', 0.)  # checkpoints older than the field: the earlier time is unknown
+
 
 # %% ../nbs/07_learner.ipynb #33697a39
 def make_trainer(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)
@@ -178,12 +175,16 @@ def make_trainer(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)
                  callbacks=(), # none: the bare loop
                  wrap=None, # model -> what runs the forward pass (DDP, compiled); None: the model itself
                  prepare_objective=None, # objective -> objective (its teacher compiled, say); None: as built
-                 fused: bool | None = None) -> Trainer: # fused AdamW (`make_optimization`)
+                 fused: bool | None = None, # fused AdamW (`make_optimization`)
+                 load_weights: bool = True) -> Trainer: # start from `cfg.pretrained` (False: a resume's checkpoint has them)
     "A `Trainer` for `cfg` on this rank: data first (a web scale without data fails there), then model, objective and AdamW."
     env = env or DistEnv()
     tokenizer = get_tokenizer(model_context_length(cfg.arch))
     data = make_train_data(cfg, tokenizer, env.rank, env.world_size)
-    model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last).to(env.device)
+    model = create_model(cfg.arch, cfg.image_size, cfg.grad_checkpointing, cfg.channels_last)
+    if cfg.pretrained and load_weights: load_pretrained(model, cfg.pretrained, cfg.arch)  # before the teachers copy it
+    lock_towers(model, cfg.lock_image, cfg.lock_image_unlocked_groups, cfg.lock_image_freeze_bn_stats, cfg.lock_text,
+                cfg.lock_text_unlocked_layers).to(env.device)
     objective = build_objective(cfg, model, env.rank, env.world_size, cfg.local_loss)
     objective = prepare_objective(objective) if prepare_objective else objective
     optimization = make_optimization(model, cfg, cfg.epochs * data.steps_per_epoch, env.device, fused)

@@ -8,7 +8,6 @@ import copy, math
 from functools import partial
 import torch, torch.nn.functional as F
 from torch import nn
-from fastcore.basics import patch
 from open_clip.loss import gather_features
 from .core import RunConfig, CHOICES
 from .distributed import gather_rows
@@ -43,19 +42,18 @@ class ClipLoss(nn.Module):
         logits_per_image, logits_per_text, rows = self.get_logits(image_features, text_features, logit_scale)
         return {'contrastive_loss': (cross_entropy(logits_per_image, rows) + cross_entropy(logits_per_text, rows)) / 2}
 
-# %% ../nbs/05_loss.ipynb #c3aafc61
-@patch
-def get_logits(self: ClipLoss, image_features, text_features, logit_scale):
-    "Logits per image and per text, and the global ids of their rows."
-    n, device = len(image_features), image_features.device
-    if self.world_size == 1: all_images, all_texts = image_features, text_features
-    else: all_images, all_texts = gather_features(image_features, text_features, local_loss=self.local_loss, gather_with_grad=True,
-                                                  rank=self.rank, world_size=self.world_size)
-    if self.local_loss and self.world_size > 1:
-        rows = torch.arange(n, device=device) + self.rank * n
-        return logit_scale * image_features @ all_texts.T, logit_scale * text_features @ all_images.T, rows
-    logits = logit_scale * all_images @ all_texts.T
-    return logits, logits.T, torch.arange(len(all_images), device=device)
+    def get_logits(self, image_features, text_features, logit_scale):
+        "Logits per image and per text, and the global ids of their rows."
+        n, device = len(image_features), image_features.device
+        if self.world_size == 1: all_images, all_texts = image_features, text_features
+        else: all_images, all_texts = gather_features(image_features, text_features, local_loss=self.local_loss, gather_with_grad=True,
+                                                      rank=self.rank, world_size=self.world_size)
+        if self.local_loss and self.world_size > 1:
+            rows = torch.arange(n, device=device) + self.rank * n
+            return logit_scale * image_features @ all_texts.T, logit_scale * text_features @ all_images.T, rows
+        logits = logit_scale * all_images @ all_texts.T
+        return logits, logits.T, torch.arange(len(all_images), device=device)
+
 
 # %% ../nbs/05_loss.ipynb #87aa60c6
 def select_block(x, rows, cols=None):
@@ -120,40 +118,37 @@ class PSDLoss(ClipLoss):
         "The sorted global ids of this step's subset S."
         return torch.randperm(n_global, generator=self.generator)[:round(self.subset_fraction * n_global)].sort().values
 
-# %% ../nbs/05_loss.ipynb #160c9cca
-@patch
-def teacher_log_probs(self: PSDLoss, logits, soft_rows, soft_ids, subset, logit_scale, teacher_rows=None, teacher_cols=None):
-    "The teacher's log-softmax for `soft_rows` (global ids `soft_ids`), over all columns or over the subset's; None: the student's own."
-    scale = wide(logit_scale.detach()) if self.teacher_temperature is None else 1 / self.teacher_temperature
-    if teacher_rows is not None:
-        rows = teacher_rows[soft_ids] if self.soft_block == 'rows' else teacher_rows[torch.searchsorted(subset, soft_ids)]
-        return (scale * wide(rows) @ wide(teacher_cols).T).log_softmax(-1)
-    if self.soft_block == 'rows' and self.teacher_temperature is None: return None
-    block = select_block(logits, soft_rows, None if self.soft_block == 'rows' else subset)
-    return (wide(block.detach()) * (scale / wide(logit_scale.detach()))).log_softmax(-1)
+    def teacher_log_probs(self, logits, soft_rows, soft_ids, subset, logit_scale, teacher_rows=None, teacher_cols=None):
+        "The teacher's log-softmax for `soft_rows` (global ids `soft_ids`), over all columns or over the subset's; None: the student's own."
+        scale = wide(logit_scale.detach()) if self.teacher_temperature is None else 1 / self.teacher_temperature
+        if teacher_rows is not None:
+            rows = teacher_rows[soft_ids] if self.soft_block == 'rows' else teacher_rows[torch.searchsorted(subset, soft_ids)]
+            return (scale * wide(rows) @ wide(teacher_cols).T).log_softmax(-1)
+        if self.soft_block == 'rows' and self.teacher_temperature is None: return None
+        block = select_block(logits, soft_rows, None if self.soft_block == 'rows' else subset)
+        return (wide(block.detach()) * (scale / wide(logit_scale.detach()))).log_softmax(-1)
 
-# %% ../nbs/05_loss.ipynb #77ca7ccd
-@patch
-def forward(self: PSDLoss, image_features, text_features, logit_scale,
-            alpha: float,  # this step's teacher weight
-            subset,  # sorted global ids of this step's subset, from `draw_subset`
-            teacher: dict | None = None):  # a separate teacher's gathered features; None: the same pass
-    "PSD's loss terms and diagnostics."
-    logits_per_image, logits_per_text, rows = self.get_logits(image_features, text_features, logit_scale)
-    n_rows, offset = len(rows), (self.rank * len(rows) if self.local_loss and self.world_size > 1 else 0)
-    soft_ids = subset[(subset >= offset) & (subset < offset + n_rows)]
-    if alpha == 0 or len(soft_ids) == 0:
-        clip = (cross_entropy(logits_per_image, rows) + cross_entropy(logits_per_text, rows)) / 2
-        return {'contrastive_loss': clip, **_diagnostics(rows.device, alpha, 1.0, 0.0)}
-    soft_rows, soft_ids, subset = to_device(rows.device, soft_ids - offset, soft_ids, subset)
-    soft_cols = None if self.soft_block == 'rows' else subset
-    terms = []
-    for logits, row_key, col_key in [(logits_per_image, 'image_features', 'text_features'), (logits_per_text, 'text_features', 'image_features')]:
-        teacher_features = {} if teacher is None else dict(teacher_rows=teacher[row_key], teacher_cols=teacher[col_key])
-        teacher_log_probs = self.teacher_log_probs(logits, soft_rows, soft_ids, subset, logit_scale, **teacher_features)
-        terms.append(soft_cross_entropy(wide(logits).log_softmax(-1), rows, soft_rows, alpha, teacher_log_probs, soft_cols))
-    loss, mass, entropy = [(a + b) / 2 for a, b in zip(*terms)]
-    return {'contrastive_loss': loss, **_diagnostics(rows.device, alpha, mass, entropy)}
+    def forward(self, image_features, text_features, logit_scale,
+                alpha: float,  # this step's teacher weight
+                subset,  # sorted global ids of this step's subset, from `draw_subset`
+                teacher: dict | None = None):  # a separate teacher's gathered features; None: the same pass
+        "PSD's loss terms and diagnostics."
+        logits_per_image, logits_per_text, rows = self.get_logits(image_features, text_features, logit_scale)
+        n_rows, offset = len(rows), (self.rank * len(rows) if self.local_loss and self.world_size > 1 else 0)
+        soft_ids = subset[(subset >= offset) & (subset < offset + n_rows)]
+        if alpha == 0 or len(soft_ids) == 0:
+            clip = (cross_entropy(logits_per_image, rows) + cross_entropy(logits_per_text, rows)) / 2
+            return {'contrastive_loss': clip, **_diagnostics(rows.device, alpha, 1.0, 0.0)}
+        soft_rows, soft_ids, subset = to_device(rows.device, soft_ids - offset, soft_ids, subset)
+        soft_cols = None if self.soft_block == 'rows' else subset
+        terms = []
+        for logits, row_key, col_key in [(logits_per_image, 'image_features', 'text_features'), (logits_per_text, 'text_features', 'image_features')]:
+            teacher_features = {} if teacher is None else dict(teacher_rows=teacher[row_key], teacher_cols=teacher[col_key])
+            teacher_log_probs = self.teacher_log_probs(logits, soft_rows, soft_ids, subset, logit_scale, **teacher_features)
+            terms.append(soft_cross_entropy(wide(logits).log_softmax(-1), rows, soft_rows, alpha, teacher_log_probs, soft_cols))
+        loss, mass, entropy = [(a + b) / 2 for a, b in zip(*terms)]
+        return {'contrastive_loss': loss, **_diagnostics(rows.device, alpha, mass, entropy)}
+
 
 # %% ../nbs/05_loss.ipynb #7a0e16a1
 def _diagnostics(device: torch.device, alpha, partner_mass, entropy) -> dict:
@@ -232,45 +227,39 @@ class Objective:
         teacher = self.teacher_features(images, tokens, subset) if needs_teacher else None
         return self.loss(*features, alpha=alpha, subset=subset, teacher=teacher)
 
-# %% ../nbs/05_loss.ipynb #631e9b67
-@patch
-@torch.no_grad()
-def teacher_features(self: Objective, images, tokens, subset) -> dict:
-    "The separate teacher's normalized features of the global batch (or of the subset only, for the S×S block)."
-    n, rank, world_size, teacher = len(images), self.loss.rank, self.loss.world_size, self.teacher.model
-    forward = getattr(self.teacher, 'net', teacher)  # a compiled forward of the same weights, if the run set one
-    if self.loss.soft_block == 'rows': out, counts = forward(images, tokens), [n] * world_size
-    else:
-        local = subset[(subset >= rank * n) & (subset < (rank + 1) * n)] - rank * n
-        counts = torch.bincount(subset // n, minlength=world_size).tolist()
-        if len(local):
-            local, = to_device(images.device, local)
-            out = forward(images[local], tokens[local])
-        else: out = dict.fromkeys(('image_features', 'text_features'), images.new_zeros(0, teacher.visual.output_dim))
-    return {k: gather_rows(wide(out[k]), counts, world_size) for k in ('image_features', 'text_features')}
+    @torch.no_grad()
+    def teacher_features(self, images, tokens, subset) -> dict:
+        "The separate teacher's normalized features of the global batch (or of the subset only, for the S×S block)."
+        n, rank, world_size, teacher = len(images), self.loss.rank, self.loss.world_size, self.teacher.model
+        forward = getattr(self.teacher, 'net', teacher)  # a compiled forward of the same weights, if the run set one
+        if self.loss.soft_block == 'rows': out, counts = forward(images, tokens), [n] * world_size
+        else:
+            local = subset[(subset >= rank * n) & (subset < (rank + 1) * n)] - rank * n
+            counts = torch.bincount(subset // n, minlength=world_size).tolist()
+            if len(local):
+                local, = to_device(images.device, local)
+                out = forward(images[local], tokens[local])
+            else: out = dict.fromkeys(('image_features', 'text_features'), images.new_zeros(0, teacher.visual.output_dim))
+        return {k: gather_rows(wide(out[k]), counts, world_size) for k in ('image_features', 'text_features')}
 
-# %% ../nbs/05_loss.ipynb #41674cd9
-@patch
-def after_step(self: Objective, model, kept: torch.Tensor | None = None):  # device bool: whether the step's update was applied
-    "Update an EMA teacher (call after each optimizer step)."
-    if self.teacher is not None: self.teacher.after_step(model, kept)
+    def after_step(self, model, kept: torch.Tensor | None = None):  # device bool: whether the step's update was applied
+        "Update an EMA teacher (call after each optimizer step)."
+        if self.teacher is not None: self.teacher.after_step(model, kept)
 
-@patch
-def on_epoch_end(self: Objective, model):
-    "Refresh a snapshot teacher (call at the end of each epoch)."
-    if self.teacher is not None: self.teacher.on_epoch_end(model)
+    def on_epoch_end(self, model):
+        "Refresh a snapshot teacher (call at the end of each epoch)."
+        if self.teacher is not None: self.teacher.on_epoch_end(model)
 
-@patch
-def state_dict(self: Objective) -> dict:
-    "Teacher weights and the subset generator's state."
-    state = {'subset_generator': self.loss.generator.get_state()} if isinstance(self.loss, PSDLoss) else {}
-    return state | ({'teacher': self.teacher.model.state_dict()} if self.teacher is not None else {})
+    def state_dict(self) -> dict:
+        "Teacher weights and the subset generator's state."
+        state = {'subset_generator': self.loss.generator.get_state()} if isinstance(self.loss, PSDLoss) else {}
+        return state | ({'teacher': self.teacher.model.state_dict()} if self.teacher is not None else {})
 
-@patch
-def load_state_dict(self: Objective, state: dict):
-    "Restore what `state_dict` saved."
-    if 'subset_generator' in state: self.loss.generator.set_state(state['subset_generator'])
-    if 'teacher' in state: self.teacher.model.load_state_dict(state['teacher'])
+    def load_state_dict(self, state: dict):
+        "Restore what `state_dict` saved."
+        if 'subset_generator' in state: self.loss.generator.set_state(state['subset_generator'])
+        if 'teacher' in state: self.teacher.model.load_state_dict(state['teacher'])
+
 
 # %% ../nbs/05_loss.ipynb #64d93cbb
 def make_teacher(kind: str, model, momentum: float = 0.999):

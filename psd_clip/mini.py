@@ -145,7 +145,7 @@ def fashion_trends(image_size: int = 32) -> dict[str, Trend]:
                          source=f'{len(models)} small CNNs trained on Fashion-MNIST glyphs') for s in FASHION_SHIFTS}
 
 # %% ../nbs/10_mini.ipynb #72949778
-MINI_SUITES = ['mini', 'mini_scenes']  # the miniature suite on the embedded data; with the scene world's metrics
+MINI_SUITES = ['mini', 'mini_scenes', 'mini_domains']  # the miniature suite; with the scene world; only both worlds' zero-shot and retrieval
 RETRIEVAL_DRAWS = 20  # item retrieval: one image per class × colour (160-way), drawn this many times: 3,200 queries, standard error ≤ 0.009
 
 def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> list[tuple[np.ndarray, list[str]]]:
@@ -249,15 +249,17 @@ def _mini_probe(enc, d, images, feats) -> dict:
 # %% ../nbs/10_mini.ipynb #7b705112
 def evaluate_mini(enc: Encoder, image_size: int = 32,
                   scenes: bool = False, # also zero-shot and retrieval on clean evaluation scenes (the scene world's track)
+                  probe_and_shifts: bool = True, # False: zero-shot and retrieval only (a fifth of the time: fine-tuning's suite)
                  ) -> dict[str, float]:
     "The miniature suite: zero-shot, retrieval, robustness and linear probe on the embedded data."
-    if enc.rank == 0: trend_family_accuracies(image_size)  # one process (re)builds the cache, if needed
+    if enc.rank == 0 and probe_and_shifts: trend_family_accuracies(image_size)  # one process (re)builds the cache, if needed
     if enc.world_size > 1: dist.barrier()
-    trends, d = fashion_trends(image_size), mini_datasets(image_size, scenes)
+    d = mini_datasets(image_size, scenes)
     transform = image_transform(image_size, train=False)
     images = lambda arr: encode_images(enc, arr, transform)
     out, feats = _mini_zeroshot(enc, d, images)
     out.update(_mini_retrieval_and_emoji(enc, d, images))
-    out.update(_mini_robustness(enc, d, images, feats, trends))
-    out.update(_mini_probe(enc, d, images, feats))
+    if probe_and_shifts:
+        out.update(_mini_robustness(enc, d, images, feats, fashion_trends(image_size)))
+        out.update(_mini_probe(enc, d, images, feats))
     return out

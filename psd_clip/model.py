@@ -12,7 +12,7 @@ import psd_clip
 
 # %% auto #0
 __all__ = ['MODEL_CONFIG_DIR', 'TINY_PRESETS', 'MAX_LOGIT_SCALE', 'create_model', 'model_context_length', 'clamp_logit_scale',
-           'param_groups', 'unwrap']
+           'param_groups', 'PretrainedError', 'lock_towers', 'unwrap']
 
 # %% ../nbs/03_model.ipynb #45f58555
 MODEL_CONFIG_DIR = Path(psd_clip.__file__).parent / 'model_configs'
@@ -66,6 +66,24 @@ def param_groups(model, weight_decay: float) -> list[dict]:
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     return [{'params': [p for n, p in named if _no_decay(n, p)], 'weight_decay': 0.0},
             {'params': [p for n, p in named if not _no_decay(n, p)], 'weight_decay': weight_decay}]
+
+# %% ../nbs/03_model.ipynb #2e3f6928
+class PretrainedError(ValueError): "Weights or tower locks a run cannot start from: said in one line, before any training."
+
+def lock_towers(model, image: bool = False, # freeze the image tower...
+                image_unlocked_groups: int = 0, # ...but its last this many layer groups
+                freeze_bn_stats: bool = False, # locked image tower: also freeze its batch-norm statistics
+                text: bool = False, # freeze the text tower...
+                text_unlocked_layers: int = 0, # ...but its last this many blocks
+               ):
+    "`model` with the towers asked for frozen in place, by open_clip's LiT locks."
+    if image:
+        try: model.lock_image_tower(unlocked_groups=image_unlocked_groups, freeze_bn_stats=freeze_bn_stats)
+        except AssertionError as e:  # open_clip's ResNet tower locks whole or not at all
+            raise PretrainedError(f"lock_image_unlocked_groups={image_unlocked_groups}: open_clip says {e}; lock the whole "
+                                  f"{type(model.visual).__name__} tower (0) or use a ViT arch") from None
+    if text: model.lock_text_tower(unlocked_layers=text_unlocked_layers)
+    return model
 
 # %% ../nbs/03_model.ipynb #873729f0
 def unwrap(model) -> torch.nn.Module:

@@ -46,9 +46,10 @@ def run_grid(out: Path, arms: list[tuple[dict, dict]], seeds, # arms: (label col
              jobs=None, file: str = 'runs.json',
              root: Path | None = None, # where the runs live; None: the cache every notebook shares
              keep_checkpoints: bool = False, # keep finished runs' training checkpoints (the soft-target probe reads them)
+             per_seed: dict | None = None, # seed -> settings of that seed's runs (fine-tuning: the seed's pretrained weights)
              **common) -> pd.DataFrame:
     "Train (or reuse) every arm × seed (`common` settings under each arm's), write the rows to `out/file`, and return them."
-    runs = [{**common, **overrides, 'seed': s} for _, overrides in arms for s in seeds]
+    runs = [{**common, **overrides, **(per_seed or {}).get(s, {}), 'seed': s} for _, overrides in arms for s in seeds]
     labels = [dict(label, seed=s) for label, _ in arms for s in seeds]
     rows = [{**label, 'run_dir': project_path(r['run_dir']), 'train_time_s': r['train_time_s'], **r['eval']}
             for label, r in zip(labels, run_all(runs, root, jobs, keep_checkpoints=keep_checkpoints))]

@@ -9,17 +9,20 @@ from dataclasses import asdict
 from pathlib import Path
 import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from .core import RunConfig, config_argv, config_parser, make_config, pick_device, resolve, save_figure, seed_everything
+from .core import FINE_TUNE, RunConfig, config_argv, config_parser, make_config, pick_device, resolve, save_figure, seed_everything
 from .distributed import DistEnv, init_distributed
+from .model import PretrainedError
 from .checkpoint import checkpoint_files, save_open_clip
 from .compiling import CompiledOrEager, compile_report, compile_teacher, compile_wanted
-from .guards import DamagedShardsCB, ResumeError, check_devices, check_resume, read_resume_state
+from .guards import ResumeError, check_devices, check_resume, read_resume_state
 from .learner import Callback, Trainer, make_trainer
-from .callbacks import CheckpointCB, DeviceCB, MetricsCB, NonFiniteCB, ProgressCB, SignalCB, StopAtCB, TeacherCB
+from .callbacks import (CheckpointCB, DamagedShardsCB, DeviceCB, MetricsCB, NonFiniteCB, ProgressCB, SignalCB, StopAtCB,
+                                TeacherCB)
 
 # %% auto #0
-__all__ = ['wrap_model', 'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer', 'resource_use', 'finish',
-           'train', 'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
+__all__ = ['PRETRAINED_EVAL', 'wrap_model', 'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer',
+           'resource_use', 'finish', 'recipe_line', 'evaluate_pretrained', 'train', 'torchrun_command',
+           'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07b_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
@@ -35,12 +38,15 @@ def default_callbacks(cfg: RunConfig) -> list[Callback]:
     return cbs + ([StopAtCB(cfg.max_steps)] if cfg.max_steps else [])
 
 # %% ../nbs/07b_train.ipynb #eb34183e
+PRETRAINED_EVAL = 'pretrained_eval.json'  # a fine-tuning run's metrics before its first step
+
 def prepare_out_dir(out_dir: Path | str, resumed_step: int | None):
     "Make `out_dir` ready: clear an earlier run's files on a fresh start, trim metrics past the resumed step."
     out, metrics = Path(out_dir), Path(out_dir) / 'metrics.jsonl'
     out.mkdir(parents=True, exist_ok=True)
     if resumed_step is None:
-        stale = [p for p in [*checkpoint_files(out), metrics, out / 'tb', out / 'results.json', out / 'model_final.pt'] if p.exists()]
+        stale = [p for p in [*checkpoint_files(out), metrics, out / 'tb', out / 'results.json', out / 'model_final.pt',
+                                out / PRETRAINED_EVAL] if p.exists()]
         if stale: warnings.warn(f"Starting a fresh run in {out}: replacing the earlier run's {', '.join(p.name for p in stale)} "
                                 "(pass resume='latest' to continue it instead)")
         for p in stale: shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -52,10 +58,11 @@ def prepare_out_dir(out_dir: Path | str, resumed_step: int | None):
 def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     "The run's `Trainer` on this rank (its callbacks, DDP, compilation), resumed from a checkpoint if `cfg.resume` asks."
     seed_everything(cfg.seed if cfg.init_seed is None else cfg.init_seed)
-    trainer = make_trainer(cfg, env, [*default_callbacks(cfg), *callbacks], wrap=lambda model: wrap_model(model, cfg, env),
-                           prepare_objective=lambda objective: compile_teacher(objective, cfg, env.device))
-    trainer.resumed_from, trainer.resume_differences = None, {}
     state, path = read_resume_state(cfg) if cfg.resume else (None, None)
+    trainer = make_trainer(cfg, env, [*default_callbacks(cfg), *callbacks], wrap=lambda model: wrap_model(model, cfg, env),
+                           prepare_objective=lambda objective: compile_teacher(objective, cfg, env.device),
+                           load_weights=state is None)  # a resume's weights are its checkpoint's, not the pretrained ones
+    trainer.resumed_from, trainer.resume_differences = None, {}
     if state: trainer.resume_differences = check_resume(cfg, state, path); trainer.load_state_dict(state); trainer.resumed_from = str(path)
     if env.rank == 0: prepare_out_dir(cfg.out_dir, trainer.step if state else None)
     return trainer
@@ -103,8 +110,30 @@ def finish(t: Trainer, start: float) -> dict:
                    device=str(t.env.device), train_time_s=round(train_time, 1), wall_time_s=round(time.time() - start, 1),
                    final_metrics=t.last_metrics, compile=compile_report(t.net), eval=metrics,
                    eval_version=_eval_version(t.cfg.eval_suite), **resource_use(t.env.device))
+    if t.cfg.pretrained and (before := Path(t.cfg.out_dir) / PRETRAINED_EVAL).exists():
+        results['pretrained_eval'] = json.loads(before.read_text())
     if t.env.rank == 0: (Path(t.cfg.out_dir) / 'results.json').write_text(json.dumps(results, indent=1, default=_json_value))
     return json.loads(json.dumps(results, default=_json_value))
+
+# %% ../nbs/07b_train.ipynb #b5f54197
+def recipe_line(t: Trainer) -> str:
+    "What the run trains, resolved (the scale's recipe fills every value not set): printed as the run starts."
+    c = t.cfg
+    line = (f"recipe: {c.method} on {c.arch} at {c.image_size} px, {c.epochs} epochs x {t.data.steps_per_epoch} steps of "
+            f"{c.batch_size} pairs = {t.total_steps} steps, peak lr {c.lr:g} after {c.warmup_steps} warm-up steps")
+    if not c.pretrained: return line
+    locked = [f'{tower} tower locked' for tower, on in (('image', c.lock_image), ('text', c.lock_text)) if on]
+    return (f"{line}; fine-tuning {c.pretrained} ({', '.join(locked) + '; ' if locked else ''}where not set: the scale's "
+            f"lr and warm-up x {FINE_TUNE['lr']:g}, epochs x {FINE_TUNE['epochs']:g})")
+
+def evaluate_pretrained(t: Trainer) -> dict:
+    "A fine-tuning run's metrics before its first step, kept in out_dir (a resumed run reads them there)."
+    path = Path(t.cfg.out_dir) / PRETRAINED_EVAL
+    if t.resumed_from is not None and path.exists(): return json.loads(path.read_text())
+    metrics = evaluate_trainer(t)
+    t.model.train()  # evaluation left it in eval mode
+    if t.env.rank == 0: path.write_text(json.dumps(metrics, indent=1))
+    return metrics
 
 # %% ../nbs/07b_train.ipynb #5cb66d9e
 def train(cfg: RunConfig, # the run; None values take the scale's defaults
@@ -116,6 +145,8 @@ def train(cfg: RunConfig, # the run; None values take the scale's defaults
     env = init_distributed(pick_device(cfg.device))
     try:
         trainer = build_trainer(cfg, env, callbacks)
+        if env.rank == 0: print(recipe_line(trainer))
+        if cfg.pretrained: evaluate_pretrained(trainer)
         trainer.fit()
         return finish(trainer, start)
     finally:
@@ -160,7 +191,7 @@ def main(argv: list[str] | None = None):
     try: cfg = check_devices(resolve(make_config(**vars(parser.parse_args(argv)))))
     except (TypeError, ValueError) as e: usage_error(e)
     try: results = train(cfg)
-    except ResumeError as e: usage_error(e)
+    except (ResumeError, PretrainedError) as e: usage_error(e)
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"{results['status']}: {results['steps']} steps in {results['wall_time_s']:.0f}s; "
               f"results in {Path(results['config']['out_dir']) / 'results.json'}")
