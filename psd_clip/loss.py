@@ -9,14 +9,14 @@ from functools import partial
 import torch, torch.nn.functional as F
 from torch import nn
 from open_clip.loss import gather_features
-from .core import RunConfig, CHOICES
+from .core import CHOICES, METHODS, RunConfig
 from .distributed import gather_rows
 from .model import unwrap
 
 # %% auto #0
-__all__ = ['wide', 'cross_entropy', 'ClipLoss', 'select_block', 'soft_cross_entropy', 'target_stats', 'to_device', 'PSDLoss',
-           'alpha_at', 'albef_alpha_at', 'LabelSmoothingLoss', 'EMATeacher', 'SnapshotTeacher', 'Objective',
-           'make_teacher', 'build_objective']
+__all__ = ['REGISTERED', 'wide', 'cross_entropy', 'ClipLoss', 'select_block', 'soft_cross_entropy', 'target_stats', 'to_device',
+           'PSDLoss', 'alpha_at', 'albef_alpha_at', 'LabelSmoothingLoss', 'EMATeacher', 'SnapshotTeacher', 'Objective',
+           'make_teacher', 'register_method', 'build_objective']
 
 # %% ../nbs/05_loss.ipynb #100c437f
 def wide(x):
@@ -267,6 +267,15 @@ def make_teacher(kind: str, model, momentum: float = 0.999):
     if kind not in CHOICES['teacher']: raise ValueError(f"teacher={kind!r}: choose one of {CHOICES['teacher']}")
     return {'self': lambda: None, 'ema': lambda: EMATeacher(model, momentum), 'snapshot': lambda: SnapshotTeacher(model)}[kind]()
 
+# %% ../nbs/05_loss.ipynb #31cf1a6f
+REGISTERED = {}  # method name -> build(cfg, model, rank, world_size, local_loss) -> Objective, added by `register_method`
+
+def register_method(name: str, build) -> None:
+    "Make `method=name` build its objective with `build(cfg, model, rank=, world_size=, local_loss=)` in this process."
+    if name in METHODS: raise ValueError(f"method {name!r} is the kit's own: register yours under another name")
+    REGISTERED[name] = build
+    if name not in CHOICES['method']: CHOICES['method'] = (*CHOICES['method'], name)
+
 # %% ../nbs/05_loss.ipynb #0b428f3d
 def build_objective(cfg: RunConfig,  # a resolved run configuration
                     model,  # the unwrapped open_clip model, already on its device
@@ -274,6 +283,7 @@ def build_objective(cfg: RunConfig,  # a resolved run configuration
                     local_loss: bool = False) -> Objective:  # each rank computes only its rows of the global loss
     "The objective of `cfg.method` for `model`."
     dist_kw = dict(rank=rank, world_size=world_size, local_loss=local_loss)
+    if cfg.method in REGISTERED: return REGISTERED[cfg.method](cfg, model, **dist_kw)
     if cfg.method == 'clip': return Objective(ClipLoss(**dist_kw))
     if cfg.method == 'label_smoothing': return Objective(LabelSmoothingLoss(cfg.label_smoothing, **dist_kw))
     if cfg.method == 'albef':  # its momentum teacher at the student's temperature, as in ALBEF; teacher_temperature is PSD's

@@ -163,18 +163,21 @@ def item_retrieval_sets(image_size: int = 32, draws: int = RETRIEVAL_DRAWS) -> l
 def _names(nouns): return [with_article(n) for n in nouns]
 _NAME_OF = {c: CLASS_SYNONYMS[c][0] for c in CLASS_NAMES}  # the training vocabulary's first name of each class
 
-def mini_datasets(image_size: int = 32, scenes: bool = False) -> dict:
+def mini_datasets(image_size: int = 32, scenes: bool = False,
+                  shifts: bool = True, # also the shifted test sets and the probe's training glyphs (False: the domains suite)
+                 ) -> dict:
     "The images, labels and captions of the miniature suite (seeded, so every call and every rank agrees)."
     fm, mn = load_embedded('fashion_mnist'), load_embedded('mnist')
     tw, go = load_embedded('emoji_twitter'), load_embedded('emoji_google')
     probe_glyphs = np.concatenate([fm['train_images'][:1000], mn['train_images'][:1000]])
-    return dict(fashion=fashion_test_sets(image_size), fashion_labels=fm['test_labels'].astype(np.int64),
+    fashion = fashion_test_sets(image_size) if shifts else {'clean': shifted_images(fm['test_images'], 'clean', image_size, seed=0)}
+    return dict(fashion=fashion, fashion_labels=fm['test_labels'].astype(np.int64),
                 mnist=render_glyphs(mn['test_images'], image_size, seed=0), mnist_labels=mn['test_labels'].astype(np.int64),
                 scenes=make_scenes(2000, 'eval', seed=0, image_size=image_size) if scenes else None,
                 items=item_retrieval_sets(image_size),
                 emoji_twitter=tw['images'], emoji_google=go['images'], emoji_names=[str(n) for n in tw['names']],
                 emoji_captions=[str(c) for c in tw['captions']],
-                probe_train=render_glyphs(probe_glyphs, image_size, seed=2),
+                probe_train=render_glyphs(probe_glyphs, image_size, seed=2) if shifts else None,
                 probe_train_labels=np.concatenate([fm['train_labels'][:1000], mn['train_labels'][:1000].astype(np.int64) + 10]))
 
 # %% ../nbs/10_mini.ipynb #1ab741d4
@@ -254,7 +257,7 @@ def evaluate_mini(enc: Encoder, image_size: int = 32,
     "The miniature suite: zero-shot, retrieval, robustness and linear probe on the embedded data."
     if enc.rank == 0 and probe_and_shifts: trend_family_accuracies(image_size)  # one process (re)builds the cache, if needed
     if enc.world_size > 1: dist.barrier()
-    d = mini_datasets(image_size, scenes)
+    d = mini_datasets(image_size, scenes, shifts=probe_and_shifts)
     transform = image_transform(image_size, train=False)
     images = lambda arr: encode_images(enc, arr, transform)
     out, feats = _mini_zeroshot(enc, d, images)

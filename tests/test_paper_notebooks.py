@@ -113,6 +113,22 @@ def test_soft_targets_notebook(tmp_path):
     assert (figures / "soft_targets.png").stat().st_size > 5_000
 
 
+def test_fine_tune_notebook(tmp_path):
+    out, figures = run_paper_notebook("fine_tune", tmp_path, methods=["clip", "psd"], lr_shares=[], mixes=[0.5])  # 6 runs
+    starts = json.loads((out / "pretrained.json").read_text())["rows"]
+    tuned = json.loads((out / "runs.json").read_text())["rows"]
+    assert sorted((r["method"], r["lr_share"], r["compared"], r["seed"]) for r in tuned) == [
+        (m, 0.1, True, s) for m in ("clip", "psd") for s in (0, 1)
+    ]  # with no other share, CLIP's is the recipe's, and the methods are compared there
+    assert {r["seed"] for r in starts} == {0, 1} and all(0 <= r["zeroshot/scenes/acc1"] <= 1 for r in starts + tuned)
+    mixed = json.loads((out / "interpolated.json").read_text())["rows"]
+    assert sorted((r["method"], r["seed"], r["mix"]) for r in mixed) == [(m, s, 0.5) for m in ("clip", "psd") for s in (0, 1)]
+    assert "− pretrained" in (out / "new_domain.md").read_text() and "lr × 0.1" in (out / "lr_shares.md").read_text()
+    family = (out / "verdicts.md").read_text()  # only the claims whose two arms ran: PSD against CLIP, in both domains
+    assert "PSD, fine-tuned, adapts more" in family and "keeps more" in family and "EMA" not in family
+    assert (figures / "fine_tune.png").stat().st_size > 5_000
+
+
 def test_psd_defaults_are_the_ablations_choice():
     "RunConfig's PSD settings are the values the committed ablation kept: rerun nbs/paper/ablations.ipynb, then update both."
     chosen = json.loads((PROJECT_ROOT / "data" / "results" / "ablations" / "chosen.json").read_text())["settings"]
