@@ -118,7 +118,7 @@ def _tag_files(arch: str, tag: str) -> tuple[list[Path], str]:
     source = open_clip.get_pretrained_cfg(arch, tag)
     if source.get('hf_hub'):
         from huggingface_hub import try_to_load_from_cache
-        repo, name = os.path.split(source['hf_hub'].rstrip('/') + ('/' if source['hf_hub'].endswith('/') else ''))
+        repo, name = os.path.split(source['hf_hub'])  # 'org/repo/' (open_clip's default file names) or 'org/repo/file'
         names = [name] if name else ['open_clip_model.safetensors', 'open_clip_pytorch_model.bin']
         found = [try_to_load_from_cache(repo, n, cache_dir=os.environ.get('HF_HUB_CACHE')) for n in names]
         return [Path(f) for f in found if isinstance(f, str)], f"the Hugging Face hub cache (huggingface_hub.hf_hub_download('{repo}', '{names[-1]}'))"
