@@ -103,7 +103,7 @@ def load_weights(model, weights: dict, path, arch: str) -> torch.nn.Module:
         unlike = sum(k in expected and v.shape != expected[k].shape for k, v in weights.items())
         raise ValueError(f"{path} does not hold {arch!r} weights ({len(expected.keys() - weights.keys())} missing, "
                          f"{len(weights.keys() - expected.keys())} unexpected, {unlike} of another shape): pass the arch it was trained with")
-    model.load_state_dict(weights, strict=not counters.keys() - weights.keys())
+    model.load_state_dict(weights)
     return model
 
 def load_model(path: str | Path, # a training checkpoint, or model_final.pt (a bare open_clip state dict)
