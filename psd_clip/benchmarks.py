@@ -11,7 +11,9 @@ from typing import Sequence
 import numpy as np, torch
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 from .core import DATA_DIR
-from .metrics import Trend, _Mapped
+from .ingest import shard_samples
+from .metrics import Trend, Mapped
+from .readers import DataError, TarMembers
 
 # %% auto #0
 __all__ = ['IMAGENET_TEMPLATES', 'TEMPLATES', 'IMAGENET_TRENDS', 'BENCHMARKS', 'SUITES', 'Benchmark', 'BenchmarkData',
@@ -126,29 +128,23 @@ class BenchmarkData:
     templates: tuple[str, ...] = ()
 
 # %% ../nbs/09_benchmarks.ipynb #a86e8823
-_IMAGE_EXTS = ('webp', 'png', 'jpg', 'jpeg')
-
 class WdsImages(torch.utils.data.Dataset):
-    "The images of a webdataset split, decoded on access; `meta` holds each sample's other small fields."
+    "The images of a webdataset split, decoded on access; `meta` holds each sample's class (`cls`) and caption (`txt`)."
     def __init__(self, split_dir: Path):
-        self.index, self.meta = [], []
-        for tar_path in sorted(split_dir.glob('*.tar'), key=lambda p: (len(p.stem), p.stem)):
-            with tarfile.open(tar_path) as tf:
-                samples = {}
-                for m in tf.getmembers():
-                    key, _, ext = m.name.partition('.')
-                    sample = samples.setdefault(key, {})
-                    if ext.lower() in _IMAGE_EXTS: sample['_image'] = m.name
-                    elif ext in ('cls', 'txt'): sample[ext] = tf.extractfile(m).read().decode().strip()
-            for s in samples.values():
-                if '_image' in s: self.index.append((tar_path, s.pop('_image'))); self.meta.append(s)
-        self._open = {}
-    def __len__(self): return len(self.index)
+        shards, members, self.meta = sorted(split_dir.glob('*.tar'), key=lambda p: (len(p.stem), p.stem)), [], []
+        for s, shard in enumerate(shards):
+            for sample in shard_samples(shard):  # the training reader: damage is met the same way
+                if sample.problem == 'damaged_shard': raise DataError(f"{split_dir}: {sample.reason}; evaluating on part of a split "
+                                                                      "would change its metrics: download it again")
+                extension = next((e for e in ('webp', 'png', 'jpg', 'jpeg') if e in sample.files), None)
+                if sample.problem or extension is None: continue
+                members.append((s, *sample.offsets[extension]))
+                self.meta.append({k: sample.files[k].decode().strip() for k in ('cls', 'txt') if k in sample.files})
+        self.images = TarMembers(shards, members)
+    def __len__(self): return len(self.images)
     def __getitem__(self, i):
         from PIL import Image
-        path, member = self.index[i]
-        if path not in self._open: self._open[path] = tarfile.open(path)
-        return Image.open(io.BytesIO(self._open[path].extractfile(member).read())).convert('RGB')
+        return Image.open(io.BytesIO(self.images[i])).convert('RGB')
 
 # %% ../nbs/09_benchmarks.ipynb #2d49ad9b
 def _read_lines(path: Path): return [l.strip() for l in path.read_text().splitlines() if l.strip()]
@@ -198,7 +194,7 @@ def _load_captions(bench: Benchmark, folder: Path, split: str) -> BenchmarkData:
     from PIL import Image
     entries = json.loads((folder / bench.splits[split]).read_text())
     paths = [folder / e['image'] for e in entries]
-    return BenchmarkData(_Mapped(paths, lambda p: Image.open(p).convert('RGB')), captions=[e['captions'] for e in entries])
+    return BenchmarkData(Mapped(paths, lambda p: Image.open(p).convert('RGB')), captions=[e['captions'] for e in entries])
 
 # %% ../nbs/09_benchmarks.ipynb #58c7e699
 def benchmark_root(root: str | Path | None = None) -> Path:

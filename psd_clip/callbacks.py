@@ -12,7 +12,7 @@ from .decode import DeviceImages, decode_batch
 from .model import clamp_logit_scale
 from .distributed import all_reduce_mean, any_rank, gather_objects
 from .checkpoint import prune_checkpoints, save_atomic
-from .learner import CALLBACK_ORDER, Callback, SkipStep, StopTraining, Trainer
+from .learner import CALLBACK_ORDER, Callback, RunStopped, SkipStep, StopTraining, Trainer
 
 # %% auto #0
 __all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'InjectNaN', 'ProgressCB', 'CheckpointCB',
@@ -42,7 +42,7 @@ class TeacherCB(Callback):
 # %% ../nbs/07a_callbacks.ipynb #f6eda27b
 def _stop_if_diverged(t: Trainer, streak: int):
     "Stop the run with advice once `streak` non-finite losses in a row reach `nan_patience`."
-    if streak >= t.cfg.nan_patience: raise RuntimeError(
+    if streak >= t.cfg.nan_patience: raise RunStopped(
         f"The loss was NaN/inf for {streak} steps in a row (by step {t.step}, nan_patience={t.cfg.nan_patience}): "
         f"the run diverged. Lower lr, use precision='bf16' or 'fp32' instead of fp16, or check the data; "
         f"resume='latest' continues from the last good checkpoint.")
@@ -174,7 +174,7 @@ class DamagedShardsCB(Callback):
         too_many = len(counts['damaged_shards']) > t.cfg.max_damaged_shard_fraction * counts['shards']
         if any_rank(too_many, t.env):
             names = sorted({n for names in gather_objects(counts['damaged_shards'], t.env) for n in names})
-            raise RuntimeError(f"{len(names)} damaged shards, more than max_damaged_shard_fraction={t.cfg.max_damaged_shard_fraction} "
+            raise RunStopped(f"{len(names)} damaged shards, more than max_damaged_shard_fraction={t.cfg.max_damaged_shard_fraction} "
                                f"of {t.cfg.data_root}: {', '.join(names)}. Download them again, or raise max_damaged_shard_fraction")
     def after_fit(self, t):
         if t.error is None and 'shards' in t.data.counts and t.env.world_size > 1:

@@ -4,13 +4,13 @@
 
 # %% ../nbs/06_checkpoint.ipynb #5cd7fc15
 from __future__ import annotations
-import json, os, random, warnings
+import errno, json, os, random, shutil, warnings
 from pathlib import Path
 import numpy as np, open_clip, torch
 from .model import PretrainedError, create_model, unwrap
 
 # %% auto #0
-__all__ = ['rng_states', 'set_rng_states', 'save_atomic', 'checkpoint_files', 'prune_checkpoints', 'save_open_clip',
+__all__ = ['rng_states', 'set_rng_states', 'DiskFull', 'save_atomic', 'checkpoint_files', 'prune_checkpoints', 'save_open_clip',
            'read_checkpoint', 'run_model', 'model_from_state', 'load_weights', 'load_model', 'pretrained_file',
            'load_pretrained']
 
@@ -29,12 +29,21 @@ def set_rng_states(states: dict):
     if states['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
 
 # %% ../nbs/06_checkpoint.ipynb #074579f6
+class DiskFull(OSError): "No space left on the device while writing a run's file; the partial file is removed."
+
 def save_atomic(obj, path: Path | str):
-    "torch.save `obj` to `path` via a temporary file and a rename, so `path` is never half-written."
+    "torch.save `obj` to `path` via a temporary file and a rename, so `path` is never half-written; a full disk is `DiskFull`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+    except (OSError, RuntimeError) as e:  # torch's zip writer reports a failed write as a RuntimeError ('unexpected pos')
+        tmp.unlink(missing_ok=True)
+        free = shutil.disk_usage(path.parent).free
+        if getattr(e, 'errno', None) != errno.ENOSPC and free > 64 * 2**20: raise
+        raise DiskFull(errno.ENOSPC, f"no space left on device while writing {path} ({free / 2**20:.0f} MiB free; the partial file "
+                                     "was removed and earlier files are intact): free space, then resume='latest' continues") from None
     os.replace(tmp, path)
 
 def checkpoint_files(out_dir: Path | str) -> list[Path]:

@@ -112,6 +112,7 @@ class RunConfig:
     csv_img_key: str | None = None  # scale 'own': image column of a CSV or HF dataset; None tries filepath, path, image, file_name, img
     csv_caption_key: str | None = None  # scale 'own': caption column; None tries caption, title, text, txt
     csv_separator: str | None = None  # scale 'own': CSV separator ('tab' for a tab); None: tab for .tsv or a tab in the header, else ','
+    data_encoding: str | None = None  # scale 'own': encoding of a CSV's or caption files' text; None: UTF-8 (a byte-order mark says otherwise)
     n_train: int | None = None  # cap on training pairs
     image_size: int | None = None
     workers: int = 0  # data-loader worker processes per rank
@@ -132,6 +133,7 @@ class RunConfig:
     device: str = 'auto'  # auto: the GPUs if any, else one CPU process; 'cpu' runs n_gpus CPU processes (gloo); 'cuda'
     force_resume: bool = False  # resume even if the checkpoint's run had other settings; the differences go in results.json
     max_damaged_shard_fraction: float = 0.1  # web data: stop when more than this share of a rank's shards is damaged
+    max_missing_image_fraction: float = 0.1  # scale 'own': stop before training when more of the listed image files are missing
 
 # %% ../nbs/00_core.ipynb #9fa2d8c9
 def _check_type(name, value, hint):
@@ -165,6 +167,7 @@ _RANGES = dict(  # setting: (test, what it must be)
     n_gpus=(lambda v: v >= 1, '>= 1'), ckpt_every=(lambda v: v >= 1, '>= 1'), keep_ckpts=(lambda v: v >= 1, '>= 1'),
     log_every=(lambda v: v >= 1, '>= 1'), max_steps=(lambda v: v >= 1, '>= 1'), nan_patience=(lambda v: v >= 1, '>= 1'),
     noise_scale=(lambda v: 0 <= v < math.inf, '>= 0'), max_damaged_shard_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
+    max_missing_image_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
     device=(lambda v: v in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"))
 
 # %% ../nbs/00_core.ipynb #65765815
@@ -176,6 +179,7 @@ def check_config(cfg: RunConfig) -> RunConfig:
     if cfg.batch_size and cfg.batch_size > 0 and cfg.n_gpus >= 1 and cfg.batch_size % cfg.n_gpus:
         problems.append(f'batch_size={cfg.batch_size} does not split evenly over n_gpus={cfg.n_gpus} processes')
     if cfg.force_resume and not cfg.resume: problems.append('force_resume is set but resume is not')
+    if not cfg.out_dir.strip(): problems.append("out_dir='' (must name a folder for the run, e.g. runs/NAME)")
     if problems: raise ValueError(f"Invalid config: {'; '.join(problems)}")
     return cfg
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #7c69a9b1
 from __future__ import annotations
-import csv, itertools, json, math, warnings
+import itertools, json, math, warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,15 +18,18 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from .core import RunConfig, get_scale
 import torch.nn.functional as F
 from .ingest import ImageTooLarge, open_image, shard_samples
+from .readers import (CAPTION_KEYS, IMAGE_EXTENSIONS, SKIP_KEYS, DataError, PairIndex, collection_options, find_column, index_csv, load_hf,
+                              pair_index, sample_parts, shard_pair_counts)
 from .decode import as_uint8_chw, device_decoding
 from .world import DEFAULT_NOISE, emoji_pairs, make_scenes
 from .items import DEFAULT_ITEM_NOISE, make_items
 
 # %% auto #0
-__all__ = ['SKIP_KEYS', 'IMAGE_EXTENSIONS', 'DATA_SOURCES', 'MAX_SHIFT', 'get_tokenizer', 'ImageTransform', 'image_transform',
-           'PairDataset', 'decode_pair', 'sample_image_caption', 'webdataset_samples', 'read_webdataset',
-           'read_hf_dataset', 'read_csv', 'write_webdataset_shard', 'check_data_root', 'TrainData', 'noise_rates',
-           'embedded_world', 'embedded_pairs', 'shifted_batch', 'shuffled', 'select_shards', 'make_train_data']
+__all__ = ['DATA_SOURCES', 'MAX_SHIFT', 'get_tokenizer', 'ImageTransform', 'image_transform', 'PairDataset', 'decode_pair',
+           'sample_image_caption', 'webdataset_samples', 'read_webdataset', 'read_hf_dataset', 'read_csv',
+           'write_webdataset_shard', 'check_data_root', 'TrainData', 'per_rank_batch', 'noise_rates', 'embedded_world',
+           'embedded_pairs', 'shifted_batch', 'shuffled', 'select_shards', 'OwnPairs', 'own_train_data',
+           'make_train_data']
 
 # %% ../nbs/02_data.ipynb #6b445882
 @lru_cache(maxsize=None)
@@ -84,9 +87,6 @@ class PairDataset(Dataset):
         return self.transform(self.images[key]), self.tokens[key]
 
 # %% ../nbs/02_data.ipynb #91c42482
-SKIP_KEYS = ('pairs', 'skipped_corrupt_images', 'skipped_large_images', 'skipped_missing_images', 'skipped_empty_captions',
-             'skipped_missing_captions')
-
 def decode_pair(image, # encoded bytes, a path, or a file object; None: the sample has no image
                 caption, # str or bytes; None: the sample has no caption
                 counts: Counter,
@@ -104,15 +104,10 @@ def decode_pair(image, # encoded bytes, a path, or a file object; None: the samp
     return decoded, caption
 
 # %% ../nbs/02_data.ipynb #a1bc5ba9
-IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp')
-
 def sample_image_caption(files: dict) -> tuple[bytes | None, bytes | str | None]:
     "A webdataset sample's encoded image and caption (`.txt`, else `.json`'s 'caption'); None for either that is missing."
-    caption = files.get('txt')
-    if caption is None and 'json' in files:
-        try: caption = json.loads(files['json']).get('caption')
-        except (ValueError, AttributeError): caption = None
-    return next((files[e] for e in IMAGE_EXTENSIONS if e in files), None), caption
+    extension, caption = sample_parts(files)
+    return files.get(extension), caption
 
 def webdataset_samples(shards: Iterable, # local .tar paths, read in this order
                        counts: Counter | None = None) -> Iterator[tuple[bytes | None, bytes | str | None]]:
@@ -130,19 +125,6 @@ def read_webdataset(shards: Iterable, # paths of .tar shards, read in this order
     for image, caption in webdataset_samples(shards, counts):
         if (pair := decode_pair(image, caption, counts)) is not None: yield pair
 
-# %% ../nbs/02_data.ipynb #c6428a49
-def _load_hf(source: str, split: str, cache_dir: str | None):
-    "A `datasets` dataset from a saved folder, a parquet folder, an imagefolder, or a hub name (streamed)."
-    import datasets
-    path = Path(source)
-    if (path / 'dataset_info.json').exists() or (path / 'dataset_dict.json').exists() or (path / 'state.json').exists():
-        ds = datasets.load_from_disk(str(path))
-        return ds[split] if isinstance(ds, datasets.DatasetDict) else ds
-    if path.is_dir() and (parquet := sorted(map(str, path.rglob('*.parquet')))):
-        return datasets.load_dataset('parquet', data_files=parquet, split='train', cache_dir=cache_dir)
-    if path.is_dir(): return datasets.load_dataset('imagefolder', data_dir=str(path), split=split, cache_dir=cache_dir)
-    return datasets.load_dataset(source, split=split, streaming=True, cache_dir=cache_dir)  # a hub name: needs network; never in tests
-
 # %% ../nbs/02_data.ipynb #9516b9fa
 def read_hf_dataset(source: str, # a local folder, or a hub name such as 'pixparse/cc3m-wds'
                     split: str = 'train', counts: Counter | None = None,
@@ -151,12 +133,10 @@ def read_hf_dataset(source: str, # a local folder, or a hub name such as 'pixpar
                    ) -> Iterator[tuple[Image.Image, str]]:
     "(image, caption) pairs of a Hugging Face `datasets` dataset; images are decoded here so bad ones are skipped."
     import datasets
-    counts, ds = Counter() if counts is None else counts, _load_hf(source, split, cache_dir)
+    counts, ds = Counter() if counts is None else counts, load_hf(source, split, cache_dir)
     names = list(ds.features)
-    image_column = image_column or next((c for c in ('image', *IMAGE_EXTENSIONS) if c in names), None)
-    caption_column = caption_column or next((c for c in ('caption', 'text', 'txt', 'title') if c in names), None)
-    if image_column is None or caption_column is None:
-        raise ValueError(f"{source}: no image/caption column among {names}; pass image_column= and caption_column=")
+    image_column = find_column(names, image_column, ('image', *IMAGE_EXTENSIONS), 'image', source, 'csv_img_key')
+    caption_column = find_column(names, caption_column, CAPTION_KEYS, 'caption', source, 'csv_caption_key')
     for row in ds.cast_column(image_column, datasets.Image(decode=False)):
         image = row[image_column] or {}
         caption = row[caption_column] or ''  # the column exists: a null there (an empty CSV cell) is an empty caption
@@ -166,20 +146,11 @@ def read_hf_dataset(source: str, # a local folder, or a hub name such as 'pixpar
 # %% ../nbs/02_data.ipynb #e65759eb
 def read_csv(path, # CSV/TSV with a header: an image path column and a caption column
              counts: Counter | None = None) -> Iterator[tuple[Image.Image, str]]:
-    "(image, caption) pairs of a CSV (open_clip's `filepath`/`title` or `path`/`caption`); relative paths are from its folder."
-    path, counts = Path(path), Counter() if counts is None else counts
-    with open(path, newline='') as f:
-        delimiter = '\t' if '\t' in f.readline() else ','
-        f.seek(0)
-        rows = csv.DictReader(f, delimiter=delimiter)
-        path_col = next((c for c in ('filepath', 'path', 'image', 'file_name') if c in rows.fieldnames), None)
-        caption_col = next((c for c in ('caption', 'title', 'text') if c in rows.fieldnames), None)
-        if path_col is None or caption_col is None:
-            raise ValueError(f"{path}: needs a path column (filepath/path/image/file_name) and a caption column "
-                             f"(caption/title/text), has {rows.fieldnames}")
-        for row in rows:
-            pair = decode_pair(path.parent / row[path_col] if row[path_col] else '', row[caption_col], counts)
-            if pair is not None: yield pair
+    "(image, caption) pairs of a CSV (`psd_clip.readers.index_csv`'s columns and encodings); relative paths are from its folder."
+    index, counts = index_csv(path), Counter() if counts is None else counts
+    counts.update(index.skipped)
+    for image, caption in zip(index.images, index.captions):
+        if (pair := decode_pair(image, caption, counts)) is not None: yield pair
 
 # %% ../nbs/02_data.ipynb #b0aa7f1e
 def write_webdataset_shard(pairs: list[tuple[bytes, str]], path, extension: str = 'png'):
@@ -227,9 +198,11 @@ class TrainData:
     def state_dict(self) -> dict: return dict(counts=dict(self.counts), bad_items=sorted(self.bad_items))
     def load_state_dict(self, state: dict):
         "Restore the counts of a checkpoint, in place: the batch reader keeps references to them."
-        self.counts.update(state['counts']); self.bad_items.clear(); self.bad_items.update(state['bad_items'])
+        dict.update(self.counts, state['counts'])  # assigned, never added (a Counter's update adds)
+        self.bad_items.clear(); self.bad_items.update(state['bad_items'])
 
-def _per_rank_batch(cfg: RunConfig, world_size: int) -> int:
+def per_rank_batch(cfg: RunConfig, world_size: int) -> int:
+    "Each process's share of the global batch."
     if cfg.batch_size % world_size: raise ValueError(f"batch_size={cfg.batch_size} does not split evenly over {world_size} processes")
     return cfg.batch_size // world_size
 
@@ -276,7 +249,7 @@ def shifted_batch(images: torch.Tensor, # uint8 [b, 3, S, S]
 # %% ../nbs/02_data.ipynb #4f855ff8
 def _embedded_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> TrainData:
     images, captions, noise = embedded_pairs(cfg)
-    tokens, per_rank, steps = tokenizer(captions), _per_rank_batch(cfg, world_size), len(captions) // cfg.batch_size
+    tokens, per_rank, steps = tokenizer(captions), per_rank_batch(cfg, world_size), len(captions) // cfg.batch_size
     if steps == 0: raise ValueError(f"n_train={cfg.n_train} pairs is less than one batch of {cfg.batch_size}")
     mine = slice(rank * per_rank, (rank + 1) * per_rank)
     def batches(epoch: int, start_step: int = 0):
@@ -301,7 +274,6 @@ def shuffled(items: Iterable, buffer_size: int, rng: np.random.Generator) -> Ite
 # %% ../nbs/02_data.ipynb #df430228
 def select_shards(shards: list[Path], n_pairs: int) -> tuple[list[Path], int]:
     "The first shards holding `n_pairs` pairs and how many they hold (img2dataset's `*_stats.json`, else counted once); fewer is said."
-    from psd_clip.sources import shard_pair_counts  # sources builds on this module
     held = np.cumsum(shard_pair_counts(shards))
     if held[-1] < n_pairs:
         warnings.warn(f"The {len(shards)} shards in {Path(shards[0]).parent} hold {held[-1]} pairs, fewer than n_train={n_pairs}: training on {held[-1]}")
@@ -350,7 +322,7 @@ class _ShardBatches(IterableDataset):
 def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> TrainData:
     shards, n_pairs = select_shards(check_data_root(cfg), cfg.n_train)
     if len(shards) < world_size: raise ValueError(f"{len(shards)} shards under {cfg.data_root} cannot be split over {world_size} processes")
-    per_rank, steps = _per_rank_batch(cfg, world_size), n_pairs // cfg.batch_size
+    per_rank, steps = per_rank_batch(cfg, world_size), n_pairs // cfg.batch_size
     if steps == 0: raise ValueError(f"{n_pairs} pairs under {cfg.data_root} is less than one batch of {cfg.batch_size}")
     mine = shards[rank::world_size]
     counts = {**{k: 0 for k in (*SKIP_KEYS, *_PROBLEM_KEYS.values())}, 'samples_drawn': 0, 'shards': len(mine), 'damaged_shards': []}
@@ -374,6 +346,50 @@ def _web_train_data(cfg: RunConfig, tokenizer, rank: int, world_size: int) -> Tr
     data.batches = batches
     return data
 
+# %% ../nbs/02_data.ipynb #d80fd513
+class OwnPairs(PairDataset):
+    "`PairDataset` over a `PairIndex`; an unreadable image is replaced by the next readable pair and reported by its index."
+    def __init__(self, index: PairIndex, transform, tokenizer):
+        super().__init__(index.images, index.captions, transform, tokenizer); self.captions = index.captions
+    def __getitem__(self, key: tuple[int, int]):
+        "(index, crop seed) -> (image, tokens, [(why, index)] of the pairs skipped on the way)."
+        index, seed = key; skipped = []
+        for j in itertools.chain(range(index, len(self)), range(index)):  # lazily: the next readable pair is usually the first
+            if (pair := decode_pair(self.images[j], self.captions[j], why := Counter())) is not None:
+                return self.transform(pair[0], torch.Generator().manual_seed(seed)), self.tokens[j], skipped
+            skipped.append((next(iter(why)), j))
+        raise DataError(f"No readable image among the {len(self)} pairs: {dict(Counter(k for k, _ in skipped))}")
+
+def _collate_own(items):
+    images, tokens, skipped = zip(*items)
+    return torch.stack(images), torch.stack(tokens), [s for found in skipped for s in found]
+
+def own_train_data(cfg: RunConfig, tokenizer, rank: int = 0, world_size: int = 1) -> TrainData:
+    "This rank's batches of the pairs at `cfg.data_root` (`make_train_data` for scale 'own'); prints what was found and the steps."
+    fmt, index, per_rank = collection_options(cfg)[1], pair_index(cfg), per_rank_batch(cfg, world_size)
+    n, steps = cfg.n_train, cfg.n_train // cfg.batch_size
+    if n > len(index): raise DataError(f"n_train={n} but {cfg.data_root} holds {len(index)} usable pairs")
+    if steps == 0: raise DataError(f"{cfg.data_root} holds {n} pairs, fewer than one batch of {cfg.batch_size}")
+    dataset = OwnPairs(PairIndex(index.images, index.captions[:n]), image_transform(cfg.image_size, train=True), tokenizer)
+    counts = dict.fromkeys(SKIP_KEYS, 0) | dict(index.skipped) | {'pairs': n, 'samples_drawn': 0}
+    if index.damaged_shards: counts['damaged_shards'] = list(index.damaged_shards)
+    data = TrainData(steps, counts, None)
+    def batches(epoch: int, start_step: int = 0):
+        rng = np.random.default_rng([cfg.seed, epoch, 7])
+        order, crop_seeds = rng.permutation(n), rng.integers(2**62, size=n)
+        mine = [[(int(i), int(crop_seeds[i])) for i in order[s * cfg.batch_size + rank * per_rank:][:per_rank]] for s in range(start_step, steps)]
+        for images, tokens, skipped in DataLoader(dataset, batch_sampler=mine, num_workers=cfg.workers, collate_fn=_collate_own,
+                                                  pin_memory=cfg.device != 'cpu' and torch.cuda.is_available()):
+            for why, j in skipped:
+                if str(j) in data.bad_items: continue  # met again in a later epoch
+                data.bad_items.add(str(j)); counts[why] += 1; counts['pairs'] -= 1
+            counts['samples_drawn'] += len(images); yield images, tokens
+    data.batches = batches
+    skipped = ', '.join(f"{v} {k.removeprefix('skipped_').replace('_', ' ')}" for k, v in index.skipped.items() if v) or 'none'
+    if rank == 0: print(f"data: {n} pairs of {len(index)} usable at {cfg.data_root} ({fmt}{', detected' if cfg.data_format == 'auto' else ''}; "
+                        f"skipped: {skipped}); {steps} steps per epoch of {cfg.batch_size}, {cfg.epochs} epochs = {steps * cfg.epochs} steps")
+    return data
+
 # %% ../nbs/02_data.ipynb #cb0e20a3
 def make_train_data(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`)
                     tokenizer: Callable, rank: int = 0, world_size: int = 1) -> TrainData:
@@ -383,7 +399,5 @@ def make_train_data(cfg: RunConfig, # a resolved config (`psd_clip.core.resolve`
     source = get_scale(cfg.scale).source
     if cfg.decode_on == 'device' and source != 'webdataset':
         raise ValueError(f"decode_on='device' decodes web-scale webdataset shards; scale {cfg.scale!r} reads {source} data: use decode_on='loader'")
-    if source == 'own':  # your own collection, in any format (psd_clip.sources builds on this module, hence here)
-        from psd_clip.sources import own_train_data
-        return own_train_data(cfg, tokenizer, rank, world_size)
-    return (_embedded_train_data if source == 'embedded' else _web_train_data)(cfg, tokenizer, rank, world_size)
+    build = {'embedded': _embedded_train_data, 'webdataset': _web_train_data, 'own': own_train_data}[source]
+    return build(cfg, tokenizer, rank, world_size)

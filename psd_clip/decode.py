@@ -11,7 +11,7 @@ import torchvision.transforms.v2.functional as TF
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
-from .ingest import MAX_DECODED_PIXELS, ImageTooLarge, _open, open_image
+from .ingest import MAX_DECODED_PIXELS, ImageTooLarge, open_lazily, open_image
 
 # %% auto #0
 __all__ = ['Encoded', 'as_uint8_chw', 'open_for_device', 'DeviceCrop', 'DeviceImages', 'decode_batch', 'device_decoding']
@@ -37,7 +37,7 @@ def open_for_device(source, # encoded bytes, a path or a file object
                     max_pixels: int = MAX_DECODED_PIXELS) -> Encoded:
     "A baseline JPEG checked by decoding it at 1/8 scale and kept encoded; any other image decoded (`open_image`)."
     if not (isinstance(source, (bytes, bytearray)) and bytes(source[:3]) == b'\xff\xd8\xff'): return _pixels(open_image(source))
-    with _open(source) as im:
+    with open_lazily(source) as im:
         if im.mode not in ('RGB', 'L'): return _pixels(open_image(source))  # CMYK, for one: the CPU's decoder converts it
         height, width = im.height, im.width
         if height * width > max_pixels: raise ImageTooLarge(f'{width}x{height} pixels is over max_pixels={max_pixels:,}')

@@ -20,7 +20,7 @@ from .mini import MINI_SUITES, evaluate_mini
 from .own_eval import evaluate_own
 
 # %% auto #0
-__all__ = ['evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
+__all__ = ['SUITE_NAMES', 'evaluate_benchmarks', 'evaluate', 'json_safe', 'append_csv_row', 'evaluate_checkpoint', 'main']
 
 # %% ../nbs/11_eval.ipynb #f09a9332
 def _image_size(model) -> int:
@@ -87,6 +87,8 @@ def evaluate_benchmarks(enc: Encoder, names: Sequence[str], # keys of `BENCHMARK
     return metrics
 
 # %% ../nbs/11_eval.ipynb #33831f75
+SUITE_NAMES = (*MINI_SUITES, 'own', *SUITES)  # every suite `evaluate` runs
+
 def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer (list[str] -> LongTensor)
              suite: str = 'mini', # 'mini' (embedded data) or a key of `SUITES`
              device=None, rank: int = 0, world_size: int = 1, # under torchrun: this process's rank and the count
@@ -97,7 +99,7 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
              own: dict | None = None, # suite 'own': `evaluate_own`'s zeroshot=, retrieval=, templates=, caption_separator=
             ) -> dict[str, float]:
     "Every metric of `suite`, as flat 'task/dataset/metric' keys; forward passes are split across ranks."
-    if suite not in [*MINI_SUITES, 'own', *SUITES]: raise ValueError(f"Unknown suite {suite!r}: choose one of {[*MINI_SUITES, 'own', *SUITES]}")
+    if suite not in SUITE_NAMES: raise ValueError(f"Unknown suite {suite!r}: choose one of {SUITE_NAMES}")
     enc = Encoder(model, tokenizer, device, rank, world_size, batch_size)
     was_training = model.training
     model.eval().to(enc.device)

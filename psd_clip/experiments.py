@@ -19,7 +19,7 @@ __all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'READ_BY', 'RESULTS_DIR', 'SMALLEST_EFF
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
 NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
-              'nan_patience', 'max_damaged_shard_fraction',  # how, not what, is trained
+              'nan_patience', 'max_damaged_shard_fraction', 'max_missing_image_fraction',  # how, not what, is trained
               'budget')  # what it trains is the resolved epochs, which the key holds
 # PSD's first defaults: keys compare against these, so choosing new defaults from an ablation renames no finished run
 KEY_BASELINE = dict(teacher='self', teacher_temperature=None, alpha_max=0.5, alpha_schedule='steps', subset_fraction=0.5, soft_block='rows')

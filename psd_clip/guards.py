@@ -29,7 +29,8 @@ def check_devices(cfg: RunConfig, gpus: int | None = None) -> RunConfig:
 
 # %% ../nbs/06a_guards.ipynb #67ebe35b
 FREE_ON_RESUME = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'eval_suite', 'max_steps', 'ckpt_every',
-                  'keep_ckpts', 'device', 'nan_patience', 'max_damaged_shard_fraction', 'compile')
+                  'keep_ckpts', 'device', 'nan_patience', 'max_damaged_shard_fraction',
+                  'max_missing_image_fraction', 'compile')
 FIXED_ON_RESUME = ('arch', 'image_size', 'method', 'teacher')  # the saved state has their shapes
 
 def resume_differences(saved: dict, # the checkpoint's config

@@ -12,7 +12,7 @@ from PIL import Image
 
 # %% auto #0
 __all__ = ['MAX_DECODED_PIXELS', 'TARGET_SIDE', 'DamagedShard', 'tar_members', 'tar_bytes', 'ShardSample', 'shard_samples',
-           'to_rgb8', 'ImageTooLarge', 'open_image']
+           'to_rgb8', 'ImageTooLarge', 'open_lazily', 'open_image']
 
 # %% ../nbs/01a_ingest.ipynb #7831051a
 class DamagedShard(Exception): "A tar shard that cannot be read past some point."
@@ -31,13 +31,13 @@ def _rest_is_padding(f, offset: int) -> bool:
         if chunk.strip(b'\0'): return False
     return True
 
-def tar_members(path) -> Iterator[tuple[str, str, bytes]]:
-    "(key, extension, bytes) of each file of the tar at `path`, in order; damage raises `DamagedShard` where it is met."
+def tar_members(path) -> Iterator[tuple[str, str, bytes, int]]:
+    "(key, extension, bytes, offset of the bytes) of each file of the tar at `path`, in order; damage raises `DamagedShard` where met."
     name = Path(path).name
     try:
         with open(path, 'rb') as f, tarfile.open(fileobj=f, mode='r|') as tar:
             for member in tar:
-                if member.isfile(): yield *_key_and_extension(member.name), tar.extractfile(member).read()
+                if member.isfile(): yield *_key_and_extension(member.name), tar.extractfile(member).read(), member.offset_data
             if not _rest_is_padding(f, tar.offset): raise DamagedShard(f'{name}: unreadable tar header at byte {tar.offset}')
     except (tarfile.TarError, OSError, EOFError) as e: raise DamagedShard(f'{name}: {type(e).__name__}: {e}') from e
 
@@ -58,22 +58,21 @@ class ShardSample(NamedTuple):
     files: dict
     problem: str | None = None
     reason: str = ''
+    offsets: dict | None = None  # extension -> (offset, size) of the file's bytes in the shard
 
 def shard_samples(path) -> Iterator[ShardSample]:
     "The samples of the webdataset shard at `path`; damage ends it with one 'damaged_shard' sample."
-    name, key, files, seen = Path(path).name, None, {}, set()
+    name, key, files, offsets, seen, repeated = Path(path).name, None, {}, {}, set(), False
     def finished():
-        problem = 'duplicate_key' if key in seen else None
-        seen.add(key); return ShardSample(name, key, files, problem)
+        problem = 'duplicate_key' if key in seen or repeated else None
+        seen.add(key); return ShardSample(name, key, files, problem, offsets=offsets)
     try:
-        for member_key, extension, data in tar_members(path):
-            if member_key == key and extension in files:
-                files = {}  # which copy is right is unknown: drop the sample
-                raise DamagedShard(f'{name}: {key}.{extension} twice in a row')
+        for member_key, extension, data, offset in tar_members(path):
             if member_key != key:
                 if files: yield finished()
-                key, files = member_key, {}
-            files[extension] = data
+                key, files, offsets, repeated = member_key, {}, {}, False
+            repeated |= extension in files
+            files[extension], offsets[extension] = data, (offset, len(data))
         if files: yield finished()
     except DamagedShard as e:
         if files: yield finished()  # whole members read before the damage; a missing one is counted as missing
@@ -99,7 +98,7 @@ TARGET_SIDE = 1024  # larger images are shrunk toward this side at decode: train
 
 class ImageTooLarge(ValueError): "An image with more pixels than a reader will decode."
 
-def _open(source):
+def open_lazily(source):
     "PIL's lazy open of bytes, a path or a file; its own decompression-bomb limit (179 MP) is `ImageTooLarge` too."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)
@@ -110,7 +109,7 @@ def _open(source):
 def open_image(source, # encoded bytes, a path or a file object
                max_pixels: int = MAX_DECODED_PIXELS, target_side: int = TARGET_SIDE) -> Image.Image:
     "The image at `source` as 8-bit RGB, decoded at reduced size when large; `ImageTooLarge` above `max_pixels`."
-    with _open(source) as im:
+    with open_lazily(source) as im:
         if im.format == 'JPEG': im.draft(im.mode, (target_side, target_side))  # smallest DCT scale keeping both sides >= target
         if im.width * im.height > max_pixels: raise ImageTooLarge(f'{im.width}x{im.height} pixels is over max_pixels={max_pixels:,}')
         im.load()

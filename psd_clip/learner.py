@@ -16,8 +16,8 @@ from .distributed import DistEnv, gather_objects
 from .checkpoint import load_pretrained, rng_states, set_rng_states
 
 # %% auto #0
-__all__ = ['CALLBACK_ORDER', 'lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'Callback', 'Trainer', 'make_trainer',
-           'toy_config']
+__all__ = ['CALLBACK_ORDER', 'lr_factor', 'make_optimization', 'SkipStep', 'StopTraining', 'RunStopped', 'Callback', 'Trainer',
+           'make_trainer', 'toy_config']
 
 # %% ../nbs/07_learner.ipynb #2aa095c0
 def lr_factor(step: int, # optimizer steps taken so far
@@ -43,6 +43,7 @@ def make_optimization(model, cfg: RunConfig, total_steps: int, device: torch.dev
 # %% ../nbs/07_learner.ipynb #cb7d58d9
 class SkipStep(Exception): "Raised by a callback to skip this batch's parameter update."
 class StopTraining(Exception): "Raised by a callback to end the run after this step; the end-of-run callbacks still run."
+class RunStopped(RuntimeError): "Raised by a guard that ends a run as failed (divergence, damaged data), with what to do next."
 
 CALLBACK_ORDER = dict(  # where each kind of callback acts within an event, lowest first: the kit's one list of it
     device=-10,  # DeviceCB: the batch is on the device before anything reads it

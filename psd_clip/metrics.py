@@ -14,7 +14,8 @@ from .distributed import gather_rows, shard
 # %% auto #0
 __all__ = ['target_rank', 'topk_accuracy', 'per_class_recall', 'mean_per_class_recall', 'classification_metrics',
            'retrieval_recall', 'logit', 'expit', 'Trend', 'fit_trend', 'trend_segment', 'effective_robustness',
-           'Encoder', 'encode_images', 'encode_texts', 'zeroshot_classifier', 'zeroshot_logits', 'linear_probe']
+           'Mapped', 'Encoder', 'encode_images', 'encode_texts', 'zeroshot_classifier', 'zeroshot_logits',
+           'linear_probe']
 
 # %% ../nbs/08_metrics.ipynb #6931bb93
 def target_rank(scores: torch.Tensor, # [n, m] score of each of m candidates for n queries
@@ -124,7 +125,7 @@ def effective_robustness(id_acc: float, # the model's in-distribution accuracy
     return shift_acc - trend_segment(trend, id_acc).predict(id_acc)
 
 # %% ../nbs/08_metrics.ipynb #e99f7053
-class _Mapped(torch.utils.data.Dataset):
+class Mapped(torch.utils.data.Dataset):
     "`fn` applied to each item of an indexable `items`, lazily."
     def __init__(self, items, fn): self.items, self.fn = items, fn
     def __len__(self): return len(self.items)
@@ -163,7 +164,7 @@ def _encode(enc: Encoder, encode, batches: torch.utils.data.Dataset, collate) ->
 def encode_images(enc: Encoder, images: Sequence, # raw images (uint8 arrays or PIL), indexable
                   transform: Callable) -> torch.Tensor: # raw image -> float tensor [3, H, W]
     "Normalized image features [n, d]."
-    return _encode(enc, enc.model.encode_image, _Mapped(images, transform), torch.stack)
+    return _encode(enc, enc.model.encode_image, Mapped(images, transform), torch.stack)
 
 def encode_texts(enc: Encoder, texts: Sequence[str]) -> torch.Tensor:
     "Normalized text features [n, d]."

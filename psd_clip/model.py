@@ -11,8 +11,8 @@ import torch, open_clip
 import psd_clip
 
 # %% auto #0
-__all__ = ['MODEL_CONFIG_DIR', 'TINY_PRESETS', 'MAX_LOGIT_SCALE', 'create_model', 'model_context_length', 'clamp_logit_scale',
-           'param_groups', 'PretrainedError', 'lock_towers', 'unwrap']
+__all__ = ['MODEL_CONFIG_DIR', 'TINY_PRESETS', 'MAX_LOGIT_SCALE', 'check_arch', 'create_model', 'model_context_length',
+           'clamp_logit_scale', 'param_groups', 'PretrainedError', 'lock_towers', 'unwrap']
 
 # %% ../nbs/03_model.ipynb #45f58555
 MODEL_CONFIG_DIR = Path(psd_clip.__file__).parent / 'model_configs'
@@ -29,14 +29,18 @@ def _without_warnings():
     finally: logging.disable(previous)
 
 # %% ../nbs/03_model.ipynb #be5ffb57
+def check_arch(arch: str):
+    "A one-line ValueError unless `arch` is an open_clip architecture or a psd_clip preset."
+    if arch not in open_clip.list_models():
+        raise ValueError(f"Unknown arch {arch!r}: use a psd_clip preset {TINY_PRESETS} or an open_clip model such as 'RN50', 'ViT-B-32'")
+
 def create_model(arch: str,  # an open_clip architecture ('RN50', 'ViT-B-32') or a psd_clip preset ('psd-tiny-cnn')
                  image_size: int | None = None,  # input size; None keeps the config's
                  grad_checkpointing: bool = False,  # recompute activations in backward to save memory
                  channels_last: bool = False,  # channels-last memory format (faster convolutions on GPU)
                 ) -> open_clip.CLIP:
     "A randomly initialized open_clip CLIP model for `arch` that returns a dict of features."
-    if arch not in open_clip.list_models():
-        raise ValueError(f"Unknown arch {arch!r}: use a psd_clip preset {TINY_PRESETS} or an open_clip model such as 'RN50', 'ViT-B-32'")
+    check_arch(arch)
     with _without_warnings(): model = open_clip.create_model(arch, force_image_size=image_size, output_dict=True)
     model.set_grad_checkpointing(grad_checkpointing)
     return model.to(memory_format=torch.channels_last) if channels_last else model

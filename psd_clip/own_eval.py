@@ -4,7 +4,6 @@
 
 # %% ../nbs/11a_own_eval.ipynb #5ac5baab
 from __future__ import annotations
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -12,12 +11,12 @@ import numpy as np, torch
 from PIL import Image
 from .benchmarks import IMAGENET_TEMPLATES, BenchmarkData
 from .core import pick_device
-from .data import IMAGE_EXTENSIONS, get_tokenizer, image_transform
+from .data import get_tokenizer, image_transform
 from .metrics import Encoder, classification_metrics, encode_images, encode_texts, retrieval_recall
 from .metrics import zeroshot_classifier, zeroshot_logits
 from .model import model_context_length
 from .checkpoint import load_model
-from .sources import CAPTION_KEYS, IMAGE_KEYS, _column, _separator
+from .readers import CAPTION_KEYS, IMAGE_EXTENSIONS, IMAGE_KEYS, find_column, read_table
 
 # %% auto #0
 __all__ = ['LABEL_KEYS', 'ImageFiles', 'read_templates', 'classification_set', 'retrieval_set', 'evaluate_own', 'Embedder',
@@ -42,8 +41,6 @@ def read_templates(path: str | Path | None) -> tuple[str, ...]:
 # %% ../nbs/11a_own_eval.ipynb #c3b6bd32
 LABEL_KEYS = ('label', 'class', 'classname', 'category')
 
-def _rows(path: Path, separator: str | None) -> list[dict]:
-    with open(path, newline='') as f: return list(csv.DictReader(f, delimiter=_separator(path, separator)))
 
 def classification_set(source: str | Path, # a folder DIR/<class>/<image>, or a CSV of image paths and class names
                        templates: Sequence[str] = IMAGENET_TEMPLATES,
@@ -55,8 +52,9 @@ def classification_set(source: str | Path, # a folder DIR/<class>/<image>, or a 
         paths = sorted(p for p in source.glob('*/*') if p.suffix.lower().lstrip('.') in IMAGE_EXTENSIONS)
         names = [p.parent.name for p in paths]
     else:
-        rows = _rows(source, separator); fields = list(rows[0]) if rows else []
-        image_key, label_key = _column(fields, image_key, IMAGE_KEYS, 'image', source), _column(fields, label_key, LABEL_KEYS, 'label', source)
+        fields, rows = read_table(source, separator)
+        image_key = find_column(fields, image_key, IMAGE_KEYS, 'image', source, 'image_key')
+        label_key = find_column(fields, label_key, LABEL_KEYS, 'label', source, 'label_key')
         paths, names = [source.parent / r[image_key] for r in rows], [r[label_key] for r in rows]
     if not paths: raise ValueError(f"{source}: no images (expected {source}/<class>/<image>.jpg or a CSV with rows)")
     classnames = sorted(set(names))
@@ -68,8 +66,9 @@ def retrieval_set(source: str | Path, # a CSV of image paths and captions
                   caption_separator: str | None = None, # splits one cell into several captions, e.g. '|'
                  ) -> BenchmarkData:
     "An image–text retrieval set: each image (in order of first appearance) with all its captions."
-    source = Path(source); rows = _rows(source, separator); fields = list(rows[0]) if rows else []
-    image_key, caption_key = _column(fields, image_key, IMAGE_KEYS, 'image', source), _column(fields, caption_key, CAPTION_KEYS, 'caption', source)
+    source = Path(source); fields, rows = read_table(source, separator)
+    image_key = find_column(fields, image_key, IMAGE_KEYS, 'image', source, 'image_key')
+    caption_key = find_column(fields, caption_key, CAPTION_KEYS, 'caption', source, 'caption_key')
     captions: dict[str, list[str]] = {}
     for r in rows:
         cell = r[caption_key] or ''

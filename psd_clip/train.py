@@ -9,20 +9,19 @@ from dataclasses import asdict
 from pathlib import Path
 import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from .core import FINE_TUNE, RunConfig, config_argv, config_parser, make_config, pick_device, resolve, save_figure, seed_everything
+from .core import FINE_TUNE, RunConfig, get_scale, config_argv, config_parser, make_config, pick_device, resolve, save_figure, seed_everything
 from .distributed import DistEnv, init_distributed
-from .model import PretrainedError
-from .checkpoint import checkpoint_files, save_open_clip
+from .checkpoint import DiskFull, checkpoint_files, save_open_clip
 from .compiling import CompiledOrEager, compile_report, compile_teacher, compile_wanted
-from .guards import ResumeError, check_devices, check_resume, read_resume_state
-from .learner import Callback, Trainer, make_trainer
+from .guards import check_devices, check_resume, read_resume_state
+from .learner import Callback, RunStopped, Trainer, make_trainer
 from .callbacks import (CheckpointCB, DamagedShardsCB, DeviceCB, MetricsCB, NonFiniteCB, ProgressCB, SignalCB, StopAtCB,
                                 TeacherCB)
 
 # %% auto #0
-__all__ = ['PRETRAINED_EVAL', 'wrap_model', 'default_callbacks', 'prepare_out_dir', 'build_trainer', 'evaluate_trainer',
-           'resource_use', 'finish', 'recipe_line', 'evaluate_pretrained', 'train', 'torchrun_command',
-           'launch_torchrun', 'plot_curves', 'main']
+__all__ = ['PRETRAINED_EVAL', 'RUN_MARKER', 'RUN_ERRORS', 'wrap_model', 'default_callbacks', 'RunFolderError', 'check_out_dir',
+           'prepare_out_dir', 'check_settings', 'build_trainer', 'evaluate_trainer', 'resource_use', 'finish',
+           'recipe_line', 'evaluate_pretrained', 'train', 'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
 
 # %% ../nbs/07b_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
@@ -39,20 +38,58 @@ def default_callbacks(cfg: RunConfig) -> list[Callback]:
 
 # %% ../nbs/07b_train.ipynb #eb34183e
 PRETRAINED_EVAL = 'pretrained_eval.json'  # a fine-tuning run's metrics before its first step
+RUN_MARKER = '.psd_clip_run'  # every run writes it into its out_dir: the run files there are then a run's own
+
+class RunFolderError(ValueError): "An out_dir a run may not write as asked; nothing in it was changed."
+
+def _run_files(out: Path) -> list[Path]:
+    "The files a run writes, and a fresh start replaces, that are in `out`."
+    return [p for p in [*checkpoint_files(out), out / 'metrics.jsonl', out / 'tb', out / 'results.json', out / 'model_final.pt',
+                        out / PRETRAINED_EVAL] if p.exists()]
+
+def _results(out: Path) -> dict:
+    "The run's results.json, if it is one a psd_clip run wrote."
+    try: results = json.loads((out / 'results.json').read_text())
+    except (OSError, ValueError): return {}
+    return results if isinstance(results, dict) and {'config', 'status'} <= results.keys() else {}
+
+def check_out_dir(cfg: RunConfig):
+    "A one-line `RunFolderError` unless `cfg.out_dir` is a folder this run may write (a new one, or a run's own)."
+    out = Path(cfg.out_dir)
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"out_dir {out} is a file, not a folder: pass a folder for the run")
+    if cfg.resume not in (None, 'latest') or checkpoint_files(out): return  # a resume: read_resume_state checks the checkpoint
+    if cfg.resume == 'latest' and _results(out).get('status') == 'finished':
+        raise RunFolderError(f"The run in {out} has finished ({_results(out).get('steps')} steps) and keeps no checkpoint, so there is "
+                             f"nothing to resume: evaluate it with python -m psd_clip.eval {out / 'model_final.pt'}, or train again "
+                             "in another out_dir (nothing was deleted)")
+    if (theirs := _run_files(out)) and not (out / RUN_MARKER).exists() and not _results(out):
+        raise RunFolderError(f"out_dir {out} holds {', '.join(p.name for p in theirs)}, which no psd_clip run wrote: pass another "
+                             "out_dir (nothing was deleted)")
 
 def prepare_out_dir(out_dir: Path | str, resumed_step: int | None):
-    "Make `out_dir` ready: clear an earlier run's files on a fresh start, trim metrics past the resumed step."
+    "Make `out_dir` ready: mark it as a run's, clear an earlier run's files on a fresh start, trim metrics past the resumed step."
     out, metrics = Path(out_dir), Path(out_dir) / 'metrics.jsonl'
     out.mkdir(parents=True, exist_ok=True)
+    (out / RUN_MARKER).write_text('A psd_clip run writes into this folder; a fresh start here replaces its files.\n')
     if resumed_step is None:
-        stale = [p for p in [*checkpoint_files(out), metrics, out / 'tb', out / 'results.json', out / 'model_final.pt',
-                                out / PRETRAINED_EVAL] if p.exists()]
-        if stale: warnings.warn(f"Starting a fresh run in {out}: replacing the earlier run's {', '.join(p.name for p in stale)} "
-                                "(pass resume='latest' to continue it instead)")
+        if stale := _run_files(out):
+            warnings.warn(f"Starting a fresh run in {out}: replacing the earlier run's {', '.join(p.name for p in stale)} "
+                          "(pass resume='latest' to continue it instead)")
         for p in stale: shutil.rmtree(p) if p.is_dir() else p.unlink()
     elif metrics.exists():
         rows = [r for r in metrics.read_text().splitlines() if json.loads(r)['step'] <= resumed_step]
         metrics.write_text(''.join(r + '\n' for r in rows))
+
+# %% ../nbs/07b_train.ipynb #7256813f
+def check_settings(cfg: RunConfig):
+    "A one-line ValueError for a setting that only building the run would reject: its arch, noise types or evaluation suite."
+    from psd_clip.model import check_arch
+    from psd_clip.data import noise_rates
+    check_arch(cfg.arch)
+    if get_scale(cfg.scale).source == 'embedded': noise_rates(cfg)
+    if cfg.eval_suite != 'none':
+        from psd_clip.eval import SUITE_NAMES  # the evaluation sits above training
+        if cfg.eval_suite not in SUITE_NAMES: raise ValueError(f"eval_suite={cfg.eval_suite!r}: choose 'none' or one of {SUITE_NAMES}")
 
 # %% ../nbs/07b_train.ipynb #79589bec
 def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
@@ -141,6 +178,7 @@ def train(cfg: RunConfig, # the run; None values take the scale's defaults
          ) -> dict:
     "Train as `cfg` says, evaluate, and leave checkpoints, metrics.jsonl, model_final.pt and results.json in `out_dir`."
     cfg, start = check_devices(resolve(cfg)), time.time()
+    check_settings(cfg); check_out_dir(cfg)
     if cfg.n_gpus > 1 and 'RANK' not in os.environ: return launch_torchrun(cfg)
     env = init_distributed(pick_device(cfg.device))
     try:
@@ -184,14 +222,21 @@ def plot_curves(out_dir: Path | str, # a run folder holding metrics.jsonl
     return fig
 
 # %% ../nbs/07b_train.ipynb #5076c202
+RUN_ERRORS = (TypeError, ValueError, FileNotFoundError, RunStopped, DiskFull)  # a user's settings, data or files: one line each
+
 def main(argv: list[str] | None = None):
-    "Command-line entry point: train with the options in `argv` and print where the results are; bad options are usage errors."
+    "Command-line entry point: train with the options in `argv`; what is wrong with them, the data or the files is one line."
     parser = config_parser()
-    def usage_error(e): parser.exit(2, f'{parser.prog}: error: {e}\n')  # parser.error's line, without its 40-line usage
-    try: cfg = check_devices(resolve(make_config(**vars(parser.parse_args(argv)))))
-    except (TypeError, ValueError) as e: usage_error(e)
-    try: results = train(cfg)
-    except (ResumeError, PretrainedError) as e: usage_error(e)
+    parser.add_argument('--debug', action='store_true', help='show the traceback of an error (so does PSD_CLIP_DEBUG=1)')
+    def error(e, code=2): parser.exit(code, f'{parser.prog}: error: {e}\n')  # parser.error's line, without its 40-line usage
+    options = vars(parser.parse_args(argv))
+    debug = options.pop('debug', False) or os.environ.get('PSD_CLIP_DEBUG', '') not in ('', '0')
+    try:
+        cfg = check_devices(resolve(make_config(**options)))
+        results = train(cfg)
+    except RUN_ERRORS as e:
+        if debug: raise
+        error(str(e).replace('\n', ' '), 1 if isinstance(e, (RunStopped, DiskFull)) else 2)
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"{results['status']}: {results['steps']} steps in {results['wall_time_s']:.0f}s; "
               f"results in {Path(results['config']['out_dir']) / 'results.json'}")
