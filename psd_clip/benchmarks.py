@@ -13,7 +13,7 @@ from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 from .core import DATA_DIR
 from .ingest import shard_samples
 from .metrics import Trend, Mapped
-from .readers import DataError, TarMembers
+from .readers import DataError, TarMembers, decode_text
 
 # %% auto #0
 __all__ = ['IMAGENET_TEMPLATES', 'TEMPLATES', 'IMAGENET_TRENDS', 'BENCHMARKS', 'SUITES', 'Benchmark', 'BenchmarkData',
@@ -147,7 +147,7 @@ class WdsImages(torch.utils.data.Dataset):
         return Image.open(io.BytesIO(self.images[i])).convert('RGB')
 
 # %% ../nbs/09_benchmarks.ipynb #2d49ad9b
-def _read_lines(path: Path): return [l.strip() for l in path.read_text().splitlines() if l.strip()]
+def _read_lines(path: Path): return [l.strip() for l in decode_text(path.read_bytes(), path).splitlines() if l.strip()]
 
 def _load_wds(bench: Benchmark, folder: Path, split: str) -> BenchmarkData:
     "A split of CLIP_benchmark's webdataset export."

@@ -15,8 +15,8 @@ from .checkpoint import prune_checkpoints, save_atomic
 from .learner import CALLBACK_ORDER, Callback, RunStopped, SkipStep, StopTraining, Trainer
 
 # %% auto #0
-__all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'InjectNaN', 'ProgressCB', 'CheckpointCB',
-           'DamagedShardsCB', 'SignalCB', 'StopAtCB']
+__all__ = ['copy_to_device', 'DeviceCB', 'TeacherCB', 'NonFiniteCB', 'MetricsCB', 'InjectNaN', 'LogLines', 'progress_stream',
+           'ProgressCB', 'CheckpointCB', 'DamagedShardsCB', 'SignalCB', 'StopAtCB']
 
 # %% ../nbs/07a_callbacks.ipynb #af507125
 def copy_to_device(x: torch.Tensor, device: torch.device, **kw) -> torch.Tensor:
@@ -133,13 +133,27 @@ class InjectNaN(Callback):
         if t.step in self.steps: t.loss = t.loss * math.nan
 
 # %% ../nbs/07a_callbacks.ipynb #4b35374f
+class LogLines:
+    "A log file's view of a progress bar: each redraw on a line of its own, not '\\r' redraws that make one endless line."
+    def __init__(self, stream): self.stream, self.last = stream, None
+    def write(self, text: str):
+        if (text := text.replace('\r', '').rstrip()) and text.split('[')[0] != self.last:  # not the final redraw of a closing bar
+            self.stream.write(text + '\n'); self.last = text.split('[')[0]
+    def flush(self): self.stream.flush()
+
+def progress_stream() -> tuple:
+    "Where a progress bar writes and how often (s): redrawn on a terminal (2 s) or in a notebook (15 s), a line a minute in a log."
+    if sys.stdout.isatty(): return sys.stdout, 2
+    return (sys.stdout, 15) if 'ipykernel' in sys.modules else (LogLines(sys.stdout), 60)
+
 class ProgressCB(Callback):
     "A tqdm bar over the run's steps on rank 0, showing the latest logged loss, alpha, lr and throughput."
     order = CALLBACK_ORDER['progress']
     def before_fit(self, t: Trainer):
         total = min(t.total_steps, t.cfg.max_steps or t.total_steps)
+        stream, every = progress_stream()
         self.bar = tqdm(total=total, initial=t.step, desc=f'{t.cfg.method} {t.cfg.scale}', disable=t.env.rank != 0,
-                        mininterval=2 if sys.stdout.isatty() else 15, file=sys.stdout, ascii=True)  # logs, notebooks: every 15 s
+                        mininterval=every, file=stream, ascii=True)
     def after_batch(self, t: Trainer):
         m = t.last_metrics
         if m.get('step') == t.step: self.bar.set_postfix(epoch=t.epoch, loss=f"{m.get('loss', math.nan):.3f}",

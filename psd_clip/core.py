@@ -5,15 +5,16 @@
 # %% ../nbs/00_core.ipynb #c1779e43
 from __future__ import annotations
 import argparse, dataclasses, json, math, os, random, typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'CHOICES', 'DATA_FORMATS', 'EMOJI_PAIRS', 'FINE_TUNE', 'IN_CHECKOUT',
-           'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale', 'get_scale', 'RunConfig', 'make_config', 'check_config',
-           'same_steps_epochs', 'resolve', 'fine_tune_recipe', 'pretrained_settings', 'config_parser', 'config_argv',
-           'seed_everything', 'save_figure', 'pick_device', 'autocast_dtype', 'cache_dir']
+__all__ = ['SCALES', 'METHODS', 'TEACHERS', 'PRECISIONS', 'DATA_FORMATS', 'CHOICES', 'EMOJI_PAIRS', 'SCALE_FITTERS', 'FINE_TUNE',
+           'IN_CHECKOUT', 'PROJECT_ROOT', 'DATA_DIR', 'FIGURES_DIR', 'Scale', 'get_scale', 'setting', 'RunConfig',
+           'settings_where', 'make_config', 'check_config', 'same_steps_epochs', 'resolve', 'fine_tune_recipe',
+           'pretrained_settings', 'config_parser', 'config_argv', 'seed_everything', 'save_figure', 'pick_device',
+           'autocast_dtype', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #089aaacb
 @dataclass(frozen=True)
@@ -62,78 +63,111 @@ SCALES['own'] = Scale(name='own', source='own', dataset='your own pairs', n_trai
 METHODS = ('psd', 'clip', 'label_smoothing', 'albef')
 TEACHERS = ('self', 'ema', 'snapshot')
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
-CHOICES = {'method': METHODS, 'teacher': TEACHERS, 'precision': PRECISIONS,
-           'alpha_schedule': ('steps', 'epochs'), 'soft_block': ('rows', 'subset'), 'regime': ('rich', 'memorize'),
-           'decode_on': ('loader', 'device')}
 
 # %% ../nbs/00_core.ipynb #a0e1c7d5
-DATA_FORMATS = ('webdataset', 'csv', 'folder', 'hf')  # the layouts of your own data that scale 'own' reads (`psd_clip.sources`)
-CHOICES['data_format'] = ('auto', *DATA_FORMATS)
+DATA_FORMATS = ('webdataset', 'csv', 'folder', 'hf')  # the layouts of your own data that scale 'own' reads (`psd_clip.readers`)
+
+# %% ../nbs/00_core.ipynb #b1c01fe1
+def setting(default, help: str, # what the setting does, in one line
+            key: bool = True, # whether it changes what a run trains: part of the run's cache key
+            resume: str = 'checked', # on resume: 'free' to change, 'checked' (a difference needs force_resume), 'fixed' (never)
+            valid: tuple | None = None, # (test, what it must be) of a value that is not None
+            choices: tuple | None = None, # the values it may take
+           ):
+    "A `RunConfig` field and the facts about it, in its metadata."
+    return field(default=default, metadata=dict(help=help, key=key, resume=resume, valid=valid, choices=choices))
+
+def _at_least(low, note=''): return (lambda v: low <= v < math.inf, f'>= {low}{note}')
+_POSITIVE = (lambda v: 0 < v < math.inf, '> 0')
+_SHARE = (lambda v: 0 <= v <= 1, 'in [0, 1]')
 
 # %% ../nbs/00_core.ipynb #5d19b228
 @dataclass
 class RunConfig:
-    "Every setting of a training run, flat; `None` takes the scale's default."
-    scale: str = 'tiny'  # a name from `SCALES`
-    method: str = 'psd'  # psd | clip | label_smoothing | albef
-    arch: str | None = None  # model architecture (open_clip name or a psd_clip tiny preset)
-    pretrained: str | None = None  # fine-tune from: a psd_clip model_final.pt or checkpoint, an open_clip file, or a cached open_clip tag
-    lock_image: bool = False  # freeze the image tower (LiT), all but its last `lock_image_unlocked_groups` layer groups
-    lock_image_unlocked_groups: int = 0
-    lock_image_freeze_bn_stats: bool = False  # locked image tower: also freeze its batch-norm statistics
-    lock_text: bool = False  # freeze the text tower, all but its last `lock_text_unlocked_layers` blocks
-    lock_text_unlocked_layers: int = 0
-    epochs: int | None = None
-    budget: float = 1.0  # share of the scale's steps: multiplies its epochs in either regime (only where epochs is unset)
-    batch_size: int | None = None  # global batch, split evenly over processes
-    lr: float | None = None  # peak learning rate of the cosine schedule
-    warmup_steps: int | None = None
-    weight_decay: float = 0.1  # AdamW; never applied to gains, biases or the logit scale
-    grad_clip: float = 1.0  # max global gradient norm; 0 disables
-    alpha_max: float = 0.5  # PSD: final weight of the teacher's soft targets
-    alpha_schedule: str = 'steps'  # PSD: alpha rises linearly over 'steps' or per 'epochs'
-    subset_fraction: float = 0.5  # PSD: fraction of the batch whose rows/columns get soft targets
-    teacher: str = 'self'  # PSD: 'self' (same pass, detached), 'ema' copy, or previous-epoch 'snapshot'
-    teacher_momentum: float = 0.999  # EMA teacher (PSD 'ema' and ALBEF)
-    teacher_temperature: float | None = 0.1  # PSD teacher's softmax temperature (the ablation's choice); None uses the student's
-    soft_block: str = 'rows'  # PSD: subset 'rows' against the whole batch, or only the 'subset' x subset block
-    label_smoothing: float = 0.1  # uniform label smoothing baseline (ALIGN uses 0.1)
-    albef_alpha: float = 0.4  # ALBEF momentum distillation weight, ramped over the first epoch
-    seed: int = 0  # initialization, data order and augmentation
-    init_seed: int | None = None  # the model's initialization (and the run's torch generator) apart from the data order; None: seed
-    data_seed: int = 0  # embedded worlds: which pairs are drawn (fixed, so every arm and seed trains on the same data)
-    regime: str = 'rich'  # embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)
-    precision: str = 'auto'  # auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler
-    compile: bool | None = None  # torch.compile the model; None: on for CUDA, off on CPU (falls back to eager if compiling fails)
-    grad_checkpointing: bool = False
-    channels_last: bool = True  # channels-last memory format: faster convolutions on GPU and CPU alike
-    data_root: str | None = None  # web scales: folder of img2dataset webdataset shards; 'own': your collection's folder or file
-    data_format: str = 'auto'  # scale 'own': auto (detected) | webdataset | csv | folder (a.jpg + a.txt) | hf (a `datasets` folder)
-    csv_img_key: str | None = None  # scale 'own': image column of a CSV or HF dataset; None tries filepath, path, image, file_name, img
-    csv_caption_key: str | None = None  # scale 'own': caption column; None tries caption, title, text, txt
-    csv_separator: str | None = None  # scale 'own': CSV separator ('tab' for a tab); None: tab for .tsv or a tab in the header, else ','
-    data_encoding: str | None = None  # scale 'own': encoding of a CSV's or caption files' text; None: UTF-8 (a byte-order mark says otherwise)
-    n_train: int | None = None  # cap on training pairs
-    image_size: int | None = None
-    workers: int = 0  # data-loader worker processes per rank
-    local_loss: bool = False  # several processes: each rank's rows against the global batch (a world_size times smaller logit matrix)
-    decode_on: str = 'loader'  # web shards' JPEGs: decoded by the loader's workers, or on the run's 'device' (nvJPEG on CUDA)
-    out_dir: str = 'runs/default'
-    n_gpus: int = 1  # more than 1 launches torchrun with this many processes
-    resume: str | None = None  # None, 'latest', or a checkpoint path
-    ckpt_every: int = 500  # steps between checkpoints (and one at the end)
-    keep_ckpts: int = 3  # checkpoints kept on disk
-    log_every: int = 10  # steps between metric lines
-    max_steps: int | None = None  # stop after this many steps (smoke tests)
-    nan_patience: int = 5  # consecutive non-finite losses that stop the run
-    eval_suite: str = 'mini'  # evaluation suite run at the end ('none' to skip)
-    noise_scale: float = 1.0  # embedded data: multiplies every caption-noise rate (0 = clean captions)
-    noise_types: str = 'all'  # embedded data: the caption-noise types kept, comma-separated; 'all' keeps every one
-    with_emoji: bool = True  # embedded data: add the Twemoji pairs (CLDR name and keywords) to the training set
-    device: str = 'auto'  # auto: the GPUs if any, else one CPU process; 'cpu' runs n_gpus CPU processes (gloo); 'cuda'
-    force_resume: bool = False  # resume even if the checkpoint's run had other settings; the differences go in results.json
-    max_damaged_shard_fraction: float = 0.1  # web data: stop when more than this share of a rank's shards is damaged
-    max_missing_image_fraction: float = 0.1  # scale 'own': stop before training when more of the listed image files are missing
+    "Every setting of a training run, flat; `None` takes the scale's default. Each field's metadata says what it does (`setting`)."
+    scale: str = setting('tiny', 'the data and its recipe: tiny, small, scenes (embedded); 3M, 12M, 15M and subsets (shards); own (yours)')
+    method: str = setting('psd', 'the objective: PSD, CLIP, label smoothing or ALBEF (psd_clip.loss.register_method adds yours)',
+                          resume='fixed', choices=METHODS)
+    arch: str | None = setting(None, 'model architecture (open_clip name or a psd_clip tiny preset)', resume='fixed')
+    pretrained: str | None = setting(None, 'fine-tune from: a psd_clip model_final.pt or checkpoint, an open_clip file, or a cached open_clip tag')
+    lock_image: bool = setting(False, 'freeze the image tower (LiT), all but its last lock_image_unlocked_groups layer groups')
+    lock_image_unlocked_groups: int = setting(0, 'locked image tower: how many of its last layer groups stay trainable', valid=_at_least(0))
+    lock_image_freeze_bn_stats: bool = setting(False, 'locked image tower: also freeze its batch-norm statistics')
+    lock_text: bool = setting(False, 'freeze the text tower, all but its last lock_text_unlocked_layers blocks')
+    lock_text_unlocked_layers: int = setting(0, 'locked text tower: how many of its last blocks stay trainable', valid=_at_least(0))
+    epochs: int | None = setting(None, "passes over the training pairs; None: the scale's recipe", valid=_at_least(1))
+    budget: float = setting(1.0, "share of the scale's steps: multiplies its epochs in either regime (only where epochs is unset)",
+                            key=False, valid=_POSITIVE)
+    batch_size: int | None = setting(None, 'global batch, split evenly over processes', valid=_POSITIVE)
+    lr: float | None = setting(None, 'peak learning rate of the cosine schedule', valid=_POSITIVE)
+    warmup_steps: int | None = setting(None, "linear warm-up steps of the learning rate; None: the scale's", valid=_at_least(0))
+    weight_decay: float = setting(0.1, 'AdamW; never applied to gains, biases or the logit scale', valid=_at_least(0))
+    grad_clip: float = setting(1.0, 'max global gradient norm; 0 disables', valid=_at_least(0, ' (0 disables)'))
+    alpha_max: float = setting(0.5, "PSD: final weight of the teacher's soft targets", valid=_SHARE)
+    alpha_schedule: str = setting('steps', "PSD: alpha rises linearly over 'steps' or per 'epochs'", choices=('steps', 'epochs'))
+    subset_fraction: float = setting(0.5, 'PSD: fraction of the batch whose rows/columns get soft targets', valid=(lambda v: 0 < v <= 1, 'in (0, 1]'))
+    teacher: str = setting('self', "PSD: 'self' (same pass, detached), 'ema' copy, or previous-epoch 'snapshot'", resume='fixed', choices=TEACHERS)
+    teacher_momentum: float = setting(0.999, "EMA teacher (PSD 'ema' and ALBEF)", valid=(lambda v: 0 <= v < 1, 'in [0, 1)'))
+    teacher_temperature: float | None = setting(0.1, "PSD teacher's softmax temperature (the ablation's choice); None uses the student's",
+                                                valid=_POSITIVE)
+    soft_block: str = setting('rows', "PSD: subset 'rows' against the whole batch, or only the 'subset' x subset block", choices=('rows', 'subset'))
+    label_smoothing: float = setting(0.1, 'uniform label smoothing baseline (ALIGN uses 0.1)', valid=(lambda v: 0 <= v < 1, 'in [0, 1)'))
+    albef_alpha: float = setting(0.4, 'ALBEF momentum distillation weight, ramped over the first epoch', valid=_SHARE)
+    seed: int = setting(0, 'initialization, data order and augmentation', valid=_at_least(0))
+    init_seed: int | None = setting(None, "the model's initialization (and the run's torch generator) apart from the data order; None: seed",
+                                    valid=_at_least(0))
+    data_seed: int = setting(0, 'embedded worlds: which pairs are drawn (fixed, so every arm and seed trains on the same data)')
+    regime: str = setting('rich', "embedded worlds: 'rich' (many pairs, few epochs) or 'memorize' (few pairs, many epochs, same steps)",
+                          choices=('rich', 'memorize'))
+    precision: str = setting('auto', 'auto = bf16 on GPU, fp32 on CPU; fp16 uses a grad scaler', choices=PRECISIONS)
+    compile: bool | None = setting(None, 'torch.compile the model; None: on for CUDA, off on CPU (falls back to eager if compiling fails)',
+                                   key=False, resume='free')
+    grad_checkpointing: bool = setting(False, 'recompute activations in the backward pass: less memory, more compute')
+    channels_last: bool = setting(True, 'channels-last memory format: faster convolutions on GPU and CPU alike')
+    data_root: str | None = setting(None, "web scales: folder of img2dataset webdataset shards; 'own': your collection's folder or file")
+    data_format: str = setting('auto', "scale 'own': auto (detected) | webdataset | csv | folder (a.jpg + a.txt) | hf (a datasets folder)",
+                               choices=('auto', *DATA_FORMATS))
+    csv_img_key: str | None = setting(None, "scale 'own': image column of a CSV or HF dataset; None tries filepath, path, image, file_name, img")
+    csv_caption_key: str | None = setting(None, "scale 'own': caption column; None tries caption, title, text, txt")
+    csv_separator: str | None = setting(None, "scale 'own': CSV separator ('tab' for a tab); None: tab for .tsv or a tab in the header, else ','")
+    data_encoding: str | None = setting(None, "scale 'own': encoding of a CSV's or caption files' text; None: UTF-8, or what a byte-order mark says")
+    n_train: int | None = setting(None, 'cap on training pairs', valid=_POSITIVE)
+    image_size: int | None = setting(None, "input side in pixels; None: the scale's", resume='fixed', valid=_at_least(16))
+    workers: int = setting(0, 'data-loader worker processes per rank', key=False, resume='free', valid=_at_least(0))
+    local_loss: bool = setting(False, "several processes: each rank's rows against the global batch (a world_size times smaller logit matrix)",
+                               key=False, resume='free')
+    decode_on: str = setting('loader', "web shards' JPEGs: decoded by the loader's workers, or on the run's 'device' (nvJPEG on CUDA)",
+                             key=False, resume='free', choices=('loader', 'device'))
+    out_dir: str = setting('runs/default', "the run's folder: checkpoints, metrics.jsonl, model_final.pt, results.json", key=False, resume='free')
+    n_gpus: int = setting(1, 'more than 1 launches torchrun with this many processes', key=False, valid=_at_least(1))
+    resume: str | None = setting(None, "None, 'latest', or a checkpoint path", key=False, resume='free')
+    ckpt_every: int = setting(500, 'steps between checkpoints (and one at the end)', key=False, resume='free', valid=_at_least(1))
+    keep_ckpts: int = setting(3, 'checkpoints kept on disk', key=False, resume='free', valid=_at_least(1))
+    log_every: int = setting(10, 'steps between metric lines', key=False, resume='free', valid=_at_least(1))
+    max_steps: int | None = setting(None, 'stop after this many steps (smoke tests)', resume='free', valid=_at_least(1))
+    nan_patience: int = setting(5, 'consecutive non-finite losses that stop the run', key=False, resume='free', valid=_at_least(1))
+    eval_suite: str | None = setting(None, "evaluation at the end; None: 'mini', and for scale 'own' your sets if given, else 'none'", resume='free')
+    eval_zeroshot: str | None = setting(None, "suite 'own': your zero-shot sets, comma-separated (folders DIR/<class>/<image>, or CSVs)",
+                                        resume='free')
+    eval_retrieval: str | None = setting(None, "suite 'own': your retrieval CSVs (image path, caption), comma-separated", resume='free')
+    noise_scale: float = setting(1.0, 'embedded data: multiplies every caption-noise rate (0 = clean captions)', valid=_at_least(0))
+    noise_types: str = setting('all', "embedded data: the caption-noise types kept, comma-separated; 'all' keeps every one")
+    with_emoji: bool = setting(True, 'embedded data: add the Twemoji pairs (CLDR name and keywords) to the training set')
+    device: str = setting('auto', "auto: the GPUs if any, else one CPU process; 'cpu' runs n_gpus CPU processes (gloo); 'cuda'",
+                          key=False, resume='free', valid=(lambda v: v in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"))
+    force_resume: bool = setting(False, "resume even if the checkpoint's run had other settings; the differences go in results.json",
+                                 key=False, resume='free')
+    max_damaged_shard_fraction: float = setting(0.1, "web data: stop when more than this share of a rank's shards is damaged",
+                                                key=False, resume='free', valid=_SHARE)
+    max_missing_image_fraction: float = setting(0.1, "scale 'own': stop before training when more of the listed image files are missing",
+                                                key=False, resume='free', valid=_SHARE)
+
+# %% ../nbs/00_core.ipynb #882a9f01
+def settings_where(**facts) -> tuple[str, ...]:
+    "The settings whose metadata has these `facts`, e.g. `settings_where(key=False)` or `settings_where(resume='free')`."
+    return tuple(f.name for f in fields(RunConfig) if all(f.metadata[k] == v for k, v in facts.items()))
+
+CHOICES = {f.name: f.metadata['choices'] for f in fields(RunConfig) if f.metadata['choices']}  # `psd_clip.loss.register_method` adds to it
 
 # %% ../nbs/00_core.ipynb #9fa2d8c9
 def _check_type(name, value, hint):
@@ -156,29 +190,21 @@ def make_config(**overrides) -> RunConfig:
     return check_config(RunConfig(**overrides))
 
 # %% ../nbs/00_core.ipynb #483255be
-_RANGES = dict(  # setting: (test, what it must be)
-    epochs=(lambda v: v >= 1, '>= 1'), budget=(lambda v: 0 < v < math.inf, '> 0'), batch_size=(lambda v: v > 0, '> 0'), lr=(lambda v: 0 < v < math.inf, '> 0'),
-    warmup_steps=(lambda v: v >= 0, '>= 0'), weight_decay=(lambda v: v >= 0, '>= 0'), grad_clip=(lambda v: v >= 0, '>= 0 (0 disables)'),
-    alpha_max=(lambda v: 0 <= v <= 1, 'in [0, 1]'), subset_fraction=(lambda v: 0 < v <= 1, 'in (0, 1]'),
-    teacher_momentum=(lambda v: 0 <= v < 1, 'in [0, 1)'), teacher_temperature=(lambda v: v > 0, '> 0'),
-    label_smoothing=(lambda v: 0 <= v < 1, 'in [0, 1)'), albef_alpha=(lambda v: 0 <= v <= 1, 'in [0, 1]'), seed=(lambda v: v >= 0, '>= 0'),
-    init_seed=(lambda v: v >= 0, '>= 0'), n_train=(lambda v: v > 0, '> 0'), image_size=(lambda v: v >= 16, '>= 16'), workers=(lambda v: v >= 0, '>= 0'),
-    lock_image_unlocked_groups=(lambda v: v >= 0, '>= 0'), lock_text_unlocked_layers=(lambda v: v >= 0, '>= 0'),
-    n_gpus=(lambda v: v >= 1, '>= 1'), ckpt_every=(lambda v: v >= 1, '>= 1'), keep_ckpts=(lambda v: v >= 1, '>= 1'),
-    log_every=(lambda v: v >= 1, '>= 1'), max_steps=(lambda v: v >= 1, '>= 1'), nan_patience=(lambda v: v >= 1, '>= 1'),
-    noise_scale=(lambda v: 0 <= v < math.inf, '>= 0'), max_damaged_shard_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
-    max_missing_image_fraction=(lambda v: 0 <= v <= 1, 'in [0, 1]'),
-    device=(lambda v: v in ('auto', 'cpu', 'cuda'), "one of 'auto', 'cpu', 'cuda'"))
+_VALID = {f.name: f.metadata['valid'] for f in fields(RunConfig) if f.metadata['valid']}  # setting: (test, what it must be)
 
 # %% ../nbs/00_core.ipynb #65765815
 def check_config(cfg: RunConfig) -> RunConfig:
     "`cfg` unchanged, or a one-line ValueError naming every value out of range and every combination that conflicts."
     get_scale(cfg.scale)
-    problems = [f'{k}={getattr(cfg, k)!r} (must be {what})' for k, (ok, what) in _RANGES.items()
+    problems = [f'{k}={getattr(cfg, k)!r} (must be {what})' for k, (ok, what) in _VALID.items()
                 if getattr(cfg, k, None) is not None and not ok(getattr(cfg, k))]
     if cfg.batch_size and cfg.batch_size > 0 and cfg.n_gpus >= 1 and cfg.batch_size % cfg.n_gpus:
         problems.append(f'batch_size={cfg.batch_size} does not split evenly over n_gpus={cfg.n_gpus} processes')
     if cfg.force_resume and not cfg.resume: problems.append('force_resume is set but resume is not')
+    if cfg.eval_suite == 'own' and not (cfg.eval_zeroshot or cfg.eval_retrieval):
+        problems.append("eval_suite='own' needs eval_zeroshot= or eval_retrieval= (your sets)")
+    if (cfg.eval_zeroshot or cfg.eval_retrieval) and cfg.eval_suite not in (None, 'own'):
+        problems.append(f"eval_zeroshot/eval_retrieval are evaluated by eval_suite='own', not {cfg.eval_suite!r}")
     if not cfg.out_dir.strip(): problems.append("out_dir='' (must name a folder for the run, e.g. runs/NAME)")
     if problems: raise ValueError(f"Invalid config: {'; '.join(problems)}")
     return cfg
@@ -200,16 +226,17 @@ def _regime_recipe(scale: Scale, regime: str, extra: int = 0, budget: float = 1.
     if scale.memorize_pairs is None: raise ValueError(f"regime='memorize' needs an embedded scale; {scale.name!r} has none")
     return dict(n_train=scale.memorize_pairs, epochs=same_steps_epochs(scale, scale.memorize_pairs, extra, budget))
 
+SCALE_FITTERS = {}  # a scale's source -> the function fitting its recipe to the data (`psd_clip.sources` adds 'own' on import)
+
 def resolve(cfg: RunConfig) -> RunConfig:
-    "A copy of `cfg` with each unset recipe value taken from its scale (and regime)."
+    "A copy of `cfg` with each unset recipe value taken from its scale (and regime), and the evaluation suite fitting its data."
     scale = get_scale(cfg.scale)
-    if scale.source == 'own':  # the recipe depends on the data's size: count it (sources imports this module, hence here)
-        from psd_clip.sources import own_scale
-        scale = own_scale(cfg)
+    if scale.source in SCALE_FITTERS: scale = SCALE_FITTERS[scale.source](cfg)  # a recipe that depends on the data: fitted to it
     extra = EMOJI_PAIRS if cfg.with_emoji and scale.source == 'embedded' else 0
     recipe = {k: getattr(scale, k) for k in _FROM_SCALE} | _regime_recipe(scale, cfg.regime, extra, cfg.budget)
     if cfg.pretrained: cfg, recipe = _with_pretrained(cfg), fine_tune_recipe(recipe)
-    return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in _FROM_SCALE if getattr(cfg, k) is None}))
+    recipe['eval_suite'] = 'mini' if scale.source != 'own' else 'own' if cfg.eval_zeroshot or cfg.eval_retrieval else 'none'
+    return check_config(dataclasses.replace(cfg, **{k: recipe[k] for k in (*_FROM_SCALE, 'eval_suite') if getattr(cfg, k) is None}))
 
 # %% ../nbs/00_core.ipynb #e9a9a6ce
 FINE_TUNE = dict(lr=0.1, warmup_steps=0.1, epochs=0.25)  # a pretrained start: these shares of the scale's recipe
@@ -246,8 +273,9 @@ def config_parser() -> argparse.ArgumentParser:
     for f in fields(RunConfig):
         kind = next(t for t in (typing.get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
         names = dict.fromkeys([f'--{f.name}', f"--{f.name.replace('_', '-')}"])
-        if kind is bool: parser.add_argument(*names, action=argparse.BooleanOptionalAction, help=f'default: {f.default}')
-        else: parser.add_argument(*names, type=kind, choices=CHOICES.get(f.name), help=f'default: {f.default}')
+        help = f"{f.metadata['help']} (default: {f.default})".replace('%', '%%')  # argparse formats help with %
+        if kind is bool: parser.add_argument(*names, action=argparse.BooleanOptionalAction, help=help)
+        else: parser.add_argument(*names, type=kind, choices=CHOICES.get(f.name), help=help)
     return parser
 
 def config_argv(cfg: RunConfig) -> list[str]:

@@ -106,7 +106,7 @@ def evaluate(model, tokenizer, # an open_clip CLIP (unwrapped) and its tokenizer
     try:
         if suite in MINI_SUITES:
             return evaluate_mini(enc, image_size or _image_size(model), scenes=suite != 'mini', probe_and_shifts=suite != 'mini_domains')
-        if suite == 'own': return evaluate_own(enc, image_size or _image_size(model), **(own or {}))
+        if suite == 'own': return evaluate_own(enc, image_size or _image_size(model), **(own or {}), notes=notes)
         return evaluate_benchmarks(enc, SUITES[suite], root, image_size, probe=suite in ('linear_probe', 'full'), notes=notes)
     finally: model.train(was_training)
 
@@ -126,6 +126,11 @@ def append_csv_row(path: Path, row: dict):
         w.writerow(row)
 
 # %% ../nbs/11_eval.ipynb #9ab3f041
+def _finished_steps(path: Path) -> int | None:
+    "The steps of the run whose model_final.pt `path` is (its results.json), else None."
+    try: return json.loads((path.parent / 'results.json').read_text()).get('steps')
+    except (OSError, ValueError): return None
+
 def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
                         out_dir: str | Path | None = None, # None: the run folder (the checkpoint's, or its parent's for checkpoints/)
                         arch: str | None = None, device=None, root: str | Path | None = None,
@@ -137,7 +142,8 @@ def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
     notes, start = [], time.time()
     metrics = evaluate(model, get_tokenizer(model_context_length(config['arch'])), suite, device, rank, world,
                        config.get('image_size'), root, notes=notes, own=own)
-    record = {'checkpoint': str(path), 'arch': config['arch'], 'method': config.get('method'), 'step': config.get('step'),
+    step = config.get('step') or _finished_steps(path)
+    record = {'checkpoint': str(path), 'arch': config['arch'], 'method': config.get('method'), 'step': step,
               'suite': suite, 'wall_time_s': round(time.time() - start, 1), 'metrics': metrics, 'notes': notes}
     out = Path(out_dir) if out_dir else (path.parent.parent if path.parent.name == 'checkpoints' else path.parent)
     if rank == 0:
@@ -149,7 +155,7 @@ def evaluate_checkpoint(path: str | Path, suite: str = 'mini',
 # %% ../nbs/11_eval.ipynb #ba378897
 def main(argv=None):
     "CLI: `python -m psd_clip.eval CHECKPOINT [--suite mini] [--zeroshot D] [--retrieval C] [--out_dir D] [--arch A] [--root R]`; works under torchrun."
-    p = argparse.ArgumentParser(description=evaluate_checkpoint.__doc__)
+    p = argparse.ArgumentParser('python -m psd_clip.eval', description=evaluate_checkpoint.__doc__)
     p.add_argument('checkpoint'); p.add_argument('--suite', help="mini (default), a benchmark suite, or own (given --zeroshot/--retrieval)")
     p.add_argument('--out_dir')
     p.add_argument('--arch'); p.add_argument('--root')
@@ -164,8 +170,8 @@ def main(argv=None):
     try: record = evaluate_checkpoint(args.checkpoint, suite, args.out_dir, args.arch, env.device, args.root, own)
     except (FileNotFoundError, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')  # a wrong file or arch: one line
     if record and env.rank == 0:
-        for k, v in record['metrics'].items(): print(f'{k:55s} {v:.4f}')
         for n in record['notes']: print('note:', n)
+        for k, v in record['metrics'].items(): print(f'{k:55s} {v:.4f}')
     return record
 
 if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m psd_clip.eval`, not the notebook

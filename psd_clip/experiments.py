@@ -8,28 +8,27 @@ import dataclasses, hashlib, json, math, os, platform, shutil, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np, torch
-from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve
+from .core import PROJECT_ROOT, RunConfig, config_argv, make_config, resolve, settings_where
 from .mini import MINI_SUITES, MINI_VERSION
 
 # %% auto #0
-__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'READ_BY', 'RESULTS_DIR', 'SMALLEST_EFFECT', 'METHOD_SETTINGS', 'run_key',
-           'finished_results', 'train_command', 'stale_evaluation', 'reevaluate', 'recorded_results', 'reuse_recorded',
-           'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 't_interval', 'paired_summary', 'verdict',
-           'interval_text', 'holm', 'machine']
+__all__ = ['NOT_IN_KEY', 'KEY_BASELINE', 'FIRST_DEFAULTS', 'READ_BY', 'RESULTS_DIR', 'SMALLEST_EFFECT', 'METHOD_SETTINGS',
+           'run_key', 'finished_results', 'train_command', 'stale_evaluation', 'reevaluate', 'recorded_results',
+           'reuse_recorded', 'run_one', 'runs_root', 'default_jobs', 'run_all', 'seed_summary', 't_interval',
+           'paired_summary', 'verdict', 'interval_text', 'holm', 'machine']
 
 # %% ../nbs/12_experiments.ipynb #b27d4a73
-NOT_IN_KEY = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'ckpt_every', 'keep_ckpts', 'n_gpus', 'device', 'compile',
-              'nan_patience', 'max_damaged_shard_fraction', 'max_missing_image_fraction',  # how, not what, is trained
-              'budget')  # what it trains is the resolved epochs, which the key holds
+NOT_IN_KEY = settings_where(key=False)  # how, not what, is trained; budget: the key holds the resolved epochs
 # PSD's first defaults: keys compare against these, so choosing new defaults from an ablation renames no finished run
 KEY_BASELINE = dict(teacher='self', teacher_temperature=None, alpha_max=0.5, alpha_schedule='steps', subset_fraction=0.5, soft_block='rows')
+FIRST_DEFAULTS = dict(eval_suite='mini')  # settings whose default became None ('the scale's'): keys compare against the value it resolves to
 # settings only some methods read: the others' runs are the same runs whatever these say
 READ_BY = {**dict.fromkeys(KEY_BASELINE, ('psd',)), 'teacher_momentum': ('psd', 'albef'), 'label_smoothing': ('label_smoothing',),
            'albef_alpha': ('albef',)}
 
 def run_key(overrides: dict) -> str:
     "12 hex digits naming the run that `overrides` of `RunConfig` describe."
-    cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig()) | KEY_BASELINE
+    cfg, defaults = dataclasses.asdict(resolve(make_config(**overrides))), dataclasses.asdict(RunConfig()) | KEY_BASELINE | FIRST_DEFAULTS
     # settings at their defaults stay out of the key, so a new RunConfig field does not orphan the runs made before it
     what = {k: v for k, v in sorted(cfg.items())
             if k not in NOT_IN_KEY and cfg['method'] in READ_BY.get(k, (cfg['method'],)) and v != defaults[k]}

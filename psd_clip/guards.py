@@ -8,7 +8,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 import torch
-from .core import RunConfig
+from .core import RunConfig, settings_where
 from .checkpoint import read_checkpoint
 
 
@@ -28,10 +28,8 @@ def check_devices(cfg: RunConfig, gpus: int | None = None) -> RunConfig:
     return cfg
 
 # %% ../nbs/06a_guards.ipynb #67ebe35b
-FREE_ON_RESUME = ('out_dir', 'resume', 'force_resume', 'workers', 'decode_on', 'local_loss', 'log_every', 'eval_suite', 'max_steps', 'ckpt_every',
-                  'keep_ckpts', 'device', 'nan_patience', 'max_damaged_shard_fraction',
-                  'max_missing_image_fraction', 'compile')
-FIXED_ON_RESUME = ('arch', 'image_size', 'method', 'teacher')  # the saved state has their shapes
+FREE_ON_RESUME = settings_where(resume='free')
+FIXED_ON_RESUME = settings_where(resume='fixed')  # the saved state has their shapes
 
 def resume_differences(saved: dict, # the checkpoint's config
                        cfg: RunConfig) -> dict:

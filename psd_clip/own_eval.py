@@ -16,11 +16,11 @@ from .metrics import Encoder, classification_metrics, encode_images, encode_text
 from .metrics import zeroshot_classifier, zeroshot_logits
 from .model import model_context_length
 from .checkpoint import load_model
-from .readers import CAPTION_KEYS, IMAGE_EXTENSIONS, IMAGE_KEYS, find_column, read_table
+from .readers import CAPTION_KEYS, IMAGE_EXTENSIONS, IMAGE_KEYS, decode_text, find_column, read_table
 
 # %% auto #0
-__all__ = ['LABEL_KEYS', 'ImageFiles', 'read_templates', 'classification_set', 'retrieval_set', 'evaluate_own', 'Embedder',
-           'load_pretrained']
+__all__ = ['LABEL_KEYS', 'ImageFiles', 'read_templates', 'classification_set', 'retrieval_set', 'set_names', 'evaluate_own',
+           'Embedder', 'load_pretrained']
 
 # %% ../nbs/11a_own_eval.ipynb #e9d5f634
 class ImageFiles(torch.utils.data.Dataset):
@@ -33,7 +33,7 @@ class ImageFiles(torch.utils.data.Dataset):
 def read_templates(path: str | Path | None) -> tuple[str, ...]:
     "Prompt templates, one a line with `{}` or `{c}` for the class name; None gives CLIP's 80 ImageNet prompts."
     if path is None: return IMAGENET_TEMPLATES
-    lines = [l.strip() for l in Path(path).read_text().splitlines() if l.strip()]
+    lines = [l.strip() for l in decode_text(Path(path).read_bytes(), path).splitlines() if l.strip()]
     if not lines or (bad := [l for l in lines if '{}' not in l and '{c}' not in l]):
         raise ValueError(f"{path}: every template needs '{{}}' or '{{c}}' for the class name; {'no templates' if not lines else f'not in {bad[:3]}'}")
     return tuple(lines)
@@ -78,22 +78,36 @@ def retrieval_set(source: str | Path, # a CSV of image paths and captions
     return BenchmarkData(ImageFiles([source.parent / k for k in captions]), captions=list(captions.values()))
 
 # %% ../nbs/11a_own_eval.ipynb #bc9f8746
+def set_names(sources: Sequence[str | Path]) -> list[str]:
+    "A name for each set in the metric keys: its file or folder name, with its parent folder where two would collide."
+    stems = [Path(s).stem for s in sources]
+    return [f'{Path(s).parent.name}-{stem}' if stems.count(stem) > 1 else stem for s, stem in zip(sources, stems)]
+
 def evaluate_own(enc: Encoder, image_size: int,
                  zeroshot: Sequence[str | Path] = (), # classification sets: folders or CSVs
                  retrieval: Sequence[str | Path] = (), # retrieval CSVs
                  templates: str | Path | None = None, # file of prompt templates; None: CLIP's ImageNet prompts
-                 caption_separator: str | None = None) -> dict[str, float]:
+                 caption_separator: str | None = None,
+                 notes: list | None = None, # receives a line per set: its counts and baselines, and the prompts used
+                ) -> dict[str, float]:
     "Zero-shot and retrieval metrics on your own sets, as 'zeroshot/<name>/acc1', 'retrieval/<name>/image_to_text_R@1', ..."
-    transform, prompts, metrics = image_transform(image_size, train=False), read_templates(templates), {}
-    for source in zeroshot:
+    transform, prompts, metrics, notes = image_transform(image_size, train=False), read_templates(templates), {}, [] if notes is None else notes
+    if zeroshot: notes.append(f"prompts: {len(prompts)} templates from {templates}" if templates else
+                              f"prompts: CLIP's {len(prompts)} ImageNet templates ('a photo of a {{}}.', ...): pass --templates FILE for yours")
+    for source, name in zip(zeroshot, set_names(zeroshot)):
         data = classification_set(source, prompts)
         logits = zeroshot_logits(encode_images(enc, data.images, transform), zeroshot_classifier(enc, data.classnames, data.templates))
-        metrics |= {f'zeroshot/{Path(source).stem}/{k}': v for k, v in classification_metrics(logits, torch.as_tensor(data.labels)).items()}
-    for source in retrieval:
+        counts = np.bincount(data.labels, minlength=len(data.classnames))
+        baselines = {'chance_acc1': 1 / len(data.classnames), 'majority_class_acc1': counts.max() / len(data.labels)}
+        metrics |= {f'zeroshot/{name}/{k}': v for k, v in (classification_metrics(logits, torch.as_tensor(data.labels)) | baselines).items()}
+        notes.append(f"zeroshot/{name}: {len(data.labels)} images, {len(data.classnames)} classes; acc1 of chance "
+                     f"{baselines['chance_acc1']:.3f}, of always the largest class ({data.classnames[counts.argmax()]}) {baselines['majority_class_acc1']:.3f}")
+    for source, name in zip(retrieval, set_names(retrieval)):
         data = retrieval_set(source, caption_separator=caption_separator)
         text_image = torch.tensor([i for i, caps in enumerate(data.captions) for _ in caps])
         recall = retrieval_recall(encode_images(enc, data.images, transform), encode_texts(enc, [c for caps in data.captions for c in caps]), text_image)
-        metrics |= {f'retrieval/{Path(source).stem}/{k}': v for k, v in recall.items()}
+        metrics |= {f'retrieval/{name}/{k}': v for k, v in recall.items()}
+        notes.append(f"retrieval/{name}: {len(data.captions)} images, {len(text_image)} captions; R@1 of chance {1 / len(data.captions):.3f}")
     return metrics
 
 # %% ../nbs/11a_own_eval.ipynb #447e48f1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, math, warnings
 from pathlib import Path
 import numpy as np
-from .core import RunConfig, Scale, get_scale
+from .core import SCALE_FITTERS, RunConfig, Scale, get_scale
 from .readers import SKIP_KEYS, DataError, collection_options, collection_summary
 
 # %% auto #0
@@ -63,3 +63,5 @@ def own_scale(cfg: RunConfig) -> Scale:
         raise DataError(f"n_train={cfg.n_train} but {cfg.data_root} holds {n_pairs} pairs: pass n_train <= {n_pairs}, or leave it unset to use all")
     recipe = own_recipe(cfg.n_train or n_pairs, cfg.batch_size, cfg.epochs, where=str(cfg.data_root))
     return dataclasses.replace(get_scale('own'), dataset=str(cfg.data_root), **recipe)
+
+SCALE_FITTERS['own'] = own_scale  # psd_clip/__init__.py imports this module, so resolve always finds it

@@ -20,8 +20,9 @@ from .callbacks import (CheckpointCB, DamagedShardsCB, DeviceCB, MetricsCB, NonF
 
 # %% auto #0
 __all__ = ['PRETRAINED_EVAL', 'RUN_MARKER', 'RUN_ERRORS', 'wrap_model', 'default_callbacks', 'RunFolderError', 'check_out_dir',
-           'prepare_out_dir', 'check_settings', 'build_trainer', 'evaluate_trainer', 'resource_use', 'finish',
-           'recipe_line', 'evaluate_pretrained', 'train', 'torchrun_command', 'launch_torchrun', 'plot_curves', 'main']
+           'prepare_out_dir', 'check_settings', 'build_trainer', 'own_sets', 'evaluate_trainer', 'resource_use',
+           'finish', 'recipe_line', 'evaluate_pretrained', 'train', 'torchrun_command', 'launch_torchrun',
+           'plot_curves', 'main']
 
 # %% ../nbs/07b_train.ipynb #653051ab
 def wrap_model(model, cfg: RunConfig, env: DistEnv):
@@ -105,6 +106,11 @@ def build_trainer(cfg: RunConfig, env: DistEnv, callbacks=()) -> Trainer:
     return trainer
 
 # %% ../nbs/07b_train.ipynb #b0d3ac09
+def own_sets(cfg: RunConfig) -> dict:
+    "The run's own evaluation sets, as `psd_clip.eval.evaluate` takes them for suite 'own'."
+    split = lambda sets: [s.strip() for s in (sets or '').split(',') if s.strip()]
+    return dict(zeroshot=split(cfg.eval_zeroshot), retrieval=split(cfg.eval_retrieval))
+
 def evaluate_trainer(t: Trainer) -> dict:
     "The evaluation suite `cfg.eval_suite` on the trained model ({} for 'none')."
     if t.cfg.eval_suite == 'none': return {}
@@ -112,7 +118,7 @@ def evaluate_trainer(t: Trainer) -> dict:
     t.model.eval()
     with torch.no_grad():
         metrics = evaluate(t.model, t.tokenizer, suite=t.cfg.eval_suite, device=t.env.device, rank=t.env.rank,
-                           world_size=t.env.world_size, image_size=t.cfg.image_size)
+                           world_size=t.env.world_size, image_size=t.cfg.image_size, own=own_sets(t.cfg))
     return json_safe(metrics)
 
 # %% ../nbs/07b_train.ipynb #2fa3d9c7
@@ -158,6 +164,11 @@ def recipe_line(t: Trainer) -> str:
     c = t.cfg
     line = (f"recipe: {c.method} on {c.arch} at {c.image_size} px, {c.epochs} epochs x {t.data.steps_per_epoch} steps of "
             f"{c.batch_size} pairs = {t.total_steps} steps, peak lr {c.lr:g} after {c.warmup_steps} warm-up steps")
+    sets = sum(map(len, own_sets(c).values()))
+    line += f"; evaluated on {'your ' + str(sets) + ' sets' if c.eval_suite == 'own' else c.eval_suite}"
+    if c.eval_suite == 'none' and get_scale(c.scale).source == 'own':
+        line += (" (your data: pass --eval_zeroshot DIR/--eval_retrieval CSV, or afterwards python -m psd_clip.eval "
+                 f"{Path(c.out_dir) / 'model_final.pt'} --zeroshot DIR --retrieval CSV)")
     if not c.pretrained: return line
     locked = [f'{tower} tower locked' for tower, on in (('image', c.lock_image), ('text', c.lock_text)) if on]
     return (f"{line}; fine-tuning {c.pretrained} ({', '.join(locked) + '; ' if locked else ''}where not set: the scale's "

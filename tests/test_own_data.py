@@ -69,9 +69,9 @@ def test_train_on_csv_then_evaluate_on_own_sets(tmp_path):
         cwd=tmp_path,
     )
     record = json.loads((tmp_path / "run" / "eval_own.json").read_text())
-    assert record["suite"] == "own" and record["step"] is None and record["arch"] == "psd-tiny-vit"
+    assert record["suite"] == "own" and record["step"] == 2 and record["arch"] == "psd-tiny-vit"  # the run's steps
     assert sorted(record["metrics"]) == sorted(
-        [f"zeroshot/classes/{k}" for k in ("acc1", "acc5", "mean_per_class_recall")]
+        [f"zeroshot/classes/{k}" for k in ("acc1", "acc5", "mean_per_class_recall", "chance_acc1", "majority_class_acc1")]
         + [f"retrieval/retrieval/{d}_R@{k}" for d in ("image_to_text", "text_to_image") for k in (1, 5, 10)]
     )
     assert record["metrics"]["zeroshot/classes/acc5"] is None  # 3 classes: acc@5 is undefined, written as null
@@ -80,6 +80,8 @@ def test_train_on_csv_then_evaluate_on_own_sets(tmp_path):
         row = next(csv.DictReader(f))
     assert row["suite"] == "own" and float(row["retrieval/retrieval/image_to_text_R@10"]) == 1.0  # 9 images: all within the top 10
     assert "zeroshot/classes/acc1" in log
+    assert "note: zeroshot/classes: 40 images, 3 classes; acc1 of chance 0.333, of always the largest class (red) 0.350" in log, log
+    assert "note: prompts: 2 templates from" in log and "note: retrieval/retrieval: 9 images, 18 captions" in log
 
 
 @pytest.mark.parametrize(
@@ -146,3 +148,14 @@ def test_torchrun_ranks_share_each_batch(tmp_path):
     assert [r["step"] for r in rows[1]] == [1, 2]
     for r1, r2 in zip(*rows):
         assert abs(r1["contrastive_loss"] - r2["contrastive_loss"]) < 1e-4, (r1, r2)
+
+
+def test_a_run_evaluates_your_sets_at_its_end_and_nothing_by_default(tmp_path, capsys):
+    table = write_collection(tmp_path)
+    run = lambda name, **kw: psd_clip.train.train(make_config(scale="own", data_root=str(table), max_steps=2, out_dir=str(tmp_path / name), **kw))
+    results = run("default")
+    assert (results["config"]["eval_suite"], results["eval"]) == ("none", {})
+    assert "evaluated on none (your data: pass --eval_zeroshot DIR/--eval_retrieval CSV" in capsys.readouterr().out
+    results = run("sets", eval_zeroshot=str(tmp_path / "classes"), eval_retrieval=str(tmp_path / "retrieval.csv"))
+    assert results["config"]["eval_suite"] == "own" and "evaluated on your 2 sets" in capsys.readouterr().out
+    assert {"zeroshot/classes/acc1", "zeroshot/classes/majority_class_acc1", "retrieval/retrieval/image_to_text_R@1"} <= set(results["eval"])

@@ -1,7 +1,7 @@
 """Bad inputs through `--scale own` and the command line: every case of the data-layer issue, each with the outcome it
 must have (skipped and counted exactly, one clear line, or read correctly), through each own-data format it applies to."""
 
-import contextlib, io, json, os
+import contextlib, io, json, os, warnings
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
@@ -216,6 +216,21 @@ def test_every_user_error_on_the_command_line_is_one_line(tmp_path):
     finally:
         del os.environ["PSD_CLIP_DEBUG"]
     record("PSD_CLIP_DEBUG=1 (or --debug)", "command line", "the traceback instead of the line")
+
+
+def test_a_stop_during_training_is_one_line_and_keeps_the_checkpoints(tmp_path):
+    roots = write_every_format(tmp_path, [png(i) for i in range(40)], [f"picture {i}" for i in range(40)])
+    for s in range(2, 6):  # four more shards of ten pairs, one of them cut short
+        (roots["webdataset"] / f"{s:05d}.tar").write_bytes((roots["webdataset"] / "00000.tar").read_bytes())
+    (roots["webdataset"] / "00005.tar").write_bytes((roots["webdataset"] / "00005.tar").read_bytes()[:6000])
+    argv = ["--scale", "3M", "--data_root", str(roots["webdataset"]), "--arch", "psd-tiny-cnn", "--image_size", "32", "--method", "clip"]
+    argv += ["--n_train", "80", "--batch_size", "8", "--epochs", "2", "--ckpt_every", "2", "--eval_suite", "none"]
+    argv += ["--max_damaged_shard_fraction", "0.1", "--out_dir", str(tmp_path / "run")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        err = one_line_error(argv)
+    assert "1 damaged shards, more than max_damaged_shard_fraction=0.1" in err and "00005.tar" in err, err
+    record("web shards: more damaged than max_damaged_shard_fraction", "command line", "one line (exit 1) naming the shard")
 
 
 def test_print_the_table(capsys):

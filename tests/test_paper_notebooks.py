@@ -129,6 +129,16 @@ def test_fine_tune_notebook(tmp_path):
     assert (figures / "fine_tune.png").stat().st_size > 5_000
 
 
+def test_pair_audit_notebook(tmp_path):
+    out, figures = run_paper_notebook("pair_audit", tmp_path, methods=["clip", "psd"], regimes=["rich"])  # 4 runs, 2 floors
+    rows = json.loads((out / "quality.json").read_text())
+    assert {(r["auditor"], r["seed"]) for r in rows} == {(a, s) for a in ("clip", "psd", "untrained") for s in (0, 1)}
+    assert {r["score"] for r in rows} == {"teacher_weight", "clip_score", "caption_rank", "image_rank"}
+    assert all(0 <= r["auroc"] <= 1 and 0 <= r["precision_at_rate"] <= 1 for r in rows)
+    assert "untrained" in (out / "auroc_rich.md").read_text() and (figures / "pair_audit.png").stat().st_size > 5_000
+    assert json.loads((out / "emoji_suspects.json").read_text())["suspects"] == []  # the micro world has no emoji
+
+
 def test_psd_defaults_are_the_ablations_choice():
     "RunConfig's PSD settings are the values the committed ablation kept: rerun nbs/paper/ablations.ipynb, then update both."
     chosen = json.loads((PROJECT_ROOT / "data" / "results" / "ablations" / "chosen.json").read_text())["settings"]
