@@ -91,12 +91,19 @@ def test_tables_and_captions_in_another_encoding_are_one_line_or_read_as_told(tm
     record("CSV in UTF-16 without a byte-order mark", "csv", "one line: save as UTF-8 or pass data_encoding")
 
 
-def test_caption_files_in_other_encodings(tmp_path):
-    folder = tmp_path / "folder"
+def image_folder(root: Path, caption) -> Path:
+    "20 PNGs in root/folder, each with the caption file `caption(i)` gives as bytes (none where it gives None)."
+    folder = root / "folder"
     folder.mkdir()
     for i in range(20):
         (folder / f"{i:03d}.png").write_bytes(png(i))
-        (folder / f"{i:03d}.txt").write_bytes(f"crème {i}".encode("utf-16" if i == 3 else "utf-8"))
+        if (text := caption(i)) is not None:
+            (folder / f"{i:03d}.txt").write_bytes(text)
+    return folder
+
+
+def test_caption_files_in_other_encodings(tmp_path):
+    folder = image_folder(tmp_path, lambda i: f"crème {i}".encode("utf-16" if i == 3 else "utf-8"))
     assert pair_index(own(folder)).captions[3] == "crème 3"
     record("caption file in UTF-16 (with its mark) among UTF-8 ones", "folder", "read: accents intact")
     (folder / "004.txt").write_bytes("crème 4".encode("latin-1"))
@@ -106,13 +113,7 @@ def test_caption_files_in_other_encodings(tmp_path):
 
 
 def test_an_image_without_a_caption_is_a_missing_caption(tmp_path):
-    folder = tmp_path / "folder"
-    folder.mkdir()
-    for i in range(20):
-        (folder / f"{i:03d}.png").write_bytes(png(i))
-        if i != 7:
-            (folder / f"{i:03d}.txt").write_text(f"picture {i}")
-    (folder / "008.txt").write_text("   ")
+    folder = image_folder(tmp_path, lambda i: None if i == 7 else b"   " if i == 8 else f"picture {i}".encode())
     index = pair_index(own(folder))
     assert (len(index), dict(index.skipped)) == (18, {"skipped_missing_captions": 1, "skipped_empty_captions": 1})
     record("image without a caption file; a blank caption", "folder", "skipped_missing_captions 1, skipped_empty_captions 1")
